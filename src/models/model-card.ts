@@ -1,0 +1,96 @@
+/**
+ * The model card: the JSON sidecar `model.json` beside `model.onnx` that says how to feed the model.
+ * One definition for the whole project (training/ writes it, the classifier reads it); see the README.
+ */
+import { readFileSync } from 'node:fs';
+import { UsageError } from '../core/errors.js';
+import type { Shape3 } from '../core/shape.js';
+
+export const MODEL_CARD_FORMAT = 'smooth-reduce-model-card';
+export const MODEL_CARD_VERSION = 1;
+
+export interface ModelCard {
+  format: typeof MODEL_CARD_FORMAT;
+  version: number;
+  name: string;
+  input: {
+    /** always NCHW */
+    layout: 'NCHW';
+    /** [C, H, W] without the batch axis */
+    shape: [number, number, number];
+    /** the pixel range the noise is added in, e.g. [0, 1] */
+    pixelRange: [number, number];
+    /** 'gray' | 'RGB' | 'BGR' */
+    channelOrder: 'gray' | 'RGB' | 'BGR';
+    /**
+     * Per-channel mean/std applied AFTER the noise, by the classifier wrapper, when the graph does not
+     * normalise by itself; null when normalisation is inside the graph (recommended) or absent.
+     */
+    normalization: { mean: number[]; std: number[] } | null;
+  };
+  classes: string[];
+  training?: {
+    /** the Gaussian noise level the model was trained with (pixel scale) */
+    sigma: number;
+    dataset: string;
+    epochs?: number;
+    seed?: number;
+    augmentation?: string;
+    command?: string;
+    architecture?: string;
+  };
+  metrics?: {
+    /** evaluated on this many test images of `dataset` */
+    testImages: number;
+    cleanAccuracy: number;
+    /** accuracy of the base model on x + N(0, sigma^2) with the training sigma */
+    noisyAccuracy: number;
+  };
+}
+
+export function cardShape(card: ModelCard): Shape3 {
+  const [channels, height, width] = card.input.shape;
+  return { channels, height, width };
+}
+
+/** Reads and validates a model card; every problem is a one-line UsageError. */
+export function readModelCard(path: string): ModelCard {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`cannot read model card ${path}: ${(e as Error).message}`);
+  }
+  return validateModelCard(raw, path);
+}
+
+export function validateModelCard(raw: unknown, where = 'model card'): ModelCard {
+  const fail = (what: string): never => {
+    throw new UsageError(`${where}: ${what}`);
+  };
+  if (typeof raw !== 'object' || raw === null) fail('not a JSON object');
+  const card = raw as ModelCard;
+  if (card.format !== MODEL_CARD_FORMAT) fail(`"format" must be "${MODEL_CARD_FORMAT}"`);
+  if (card.version !== MODEL_CARD_VERSION) fail(`unsupported version ${card.version} (this build reads ${MODEL_CARD_VERSION})`);
+  const input = card.input;
+  if (!input || input.layout !== 'NCHW') fail('input.layout must be "NCHW"');
+  const shape = input.shape;
+  if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
+    fail('input.shape must be [C, H, W] with positive integers');
+  }
+  if (!Array.isArray(input.pixelRange) || input.pixelRange.length !== 2 || !(input.pixelRange[1] > input.pixelRange[0])) {
+    fail('input.pixelRange must be [low, high] with low < high');
+  }
+  const norm = input.normalization;
+  if (norm !== null && norm !== undefined) {
+    const ok = (a: unknown) => Array.isArray(a) && a.length === shape[0] && a.every((v) => typeof v === 'number');
+    if (!ok(norm.mean) || !ok(norm.std) || norm.std.some((s) => !(s > 0))) {
+      fail(`input.normalization needs mean and std arrays of ${shape[0]} numbers, std > 0`);
+    }
+  }
+  if (!Array.isArray(card.classes) || card.classes.length < 2 || !card.classes.every((c) => typeof c === 'string')) {
+    fail('classes must list at least two class names');
+  }
+  if (card.training !== undefined && !(card.training.sigma >= 0)) fail('training.sigma must be >= 0');
+  return { ...card, input: { ...input, normalization: norm ?? null } };
+}

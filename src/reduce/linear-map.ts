@@ -1,0 +1,74 @@
+/**
+ * A sparse linear map with the same number of taps in every output row:
+ * out[r] = sum_t weight[r * taps + t] * in[index[r * taps + t]].
+ * Resizing (bilinear: 4 taps, nearest: 1), patch extraction (1 tap) and their compositions all
+ * have this form, so one tight loop serves every reducer's gather step.
+ */
+export class LinearMap {
+  constructor(
+    readonly rows: number,
+    readonly cols: number,
+    readonly taps: number,
+    readonly index: Int32Array,
+    readonly weight: Float32Array,
+  ) {
+    if (index.length !== rows * taps || weight.length !== rows * taps) {
+      throw new Error(`LinearMap: expected ${rows * taps} taps, got ${index.length}/${weight.length}`);
+    }
+  }
+
+  static identity(size: number): LinearMap {
+    const index = new Int32Array(size);
+    for (let i = 0; i < size; i++) index[i] = i;
+    return new LinearMap(size, size, 1, index, new Float32Array(size).fill(1));
+  }
+
+  /** Rows of this map, in the given order (a selection of outputs). */
+  selectRows(rows: ArrayLike<number>): LinearMap {
+    const t = this.taps;
+    const index = new Int32Array(rows.length * t);
+    const weight = new Float32Array(rows.length * t);
+    for (let r = 0; r < rows.length; r++) {
+      index.set(this.index.subarray(rows[r] * t, rows[r] * t + t), r * t);
+      weight.set(this.weight.subarray(rows[r] * t, rows[r] * t + t), r * t);
+    }
+    return new LinearMap(rows.length, this.cols, t, index, weight);
+  }
+
+  /** out[outOffset + r] = (M in)[r] for the input vector starting at inOffset. */
+  apply(input: Float32Array, inOffset: number, out: Float32Array, outOffset: number): void {
+    const { rows, taps, index, weight } = this;
+    if (taps === 1) {
+      for (let r = 0; r < rows; r++) out[outOffset + r] = weight[r] * input[inOffset + index[r]];
+      return;
+    }
+    for (let r = 0, k = 0; r < rows; r++) {
+      let acc = 0;
+      for (let t = 0; t < taps; t++, k++) acc += weight[k] * input[inOffset + index[k]];
+      out[outOffset + r] = acc;
+    }
+  }
+
+  /** Float64 M x, for analysis (operator norms). */
+  mul(x: Float64Array, out: Float64Array): void {
+    out.fill(0);
+    for (let r = 0, k = 0; r < this.rows; r++) {
+      let acc = 0;
+      for (let t = 0; t < this.taps; t++, k++) acc += this.weight[k] * x[this.index[k]];
+      out[r] = acc;
+    }
+  }
+
+  /** Float64 M^T y. */
+  mulTransposed(y: Float64Array, out: Float64Array): void {
+    out.fill(0);
+    for (let r = 0, k = 0; r < this.rows; r++) {
+      for (let t = 0; t < this.taps; t++, k++) out[this.index[k]] += this.weight[k] * y[r];
+    }
+  }
+
+  /** True when every weight is >= 0 (the Collatz-Wielandt bound of operatorNorm needs it). */
+  isNonNegative(): boolean {
+    return this.weight.every((w) => w >= 0);
+  }
+}

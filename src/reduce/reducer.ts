@@ -1,0 +1,197 @@
+/**
+ * The Reducer: how one input becomes (a) a point in the smoothing space, where the Gaussian noise is
+ * added, and (b) for every noisy sample, the k model inputs whose outputs are reduced to one vote.
+ *
+ *   input x --M--> center z = M x --(+ sigma e)--> z' --G--> k model inputs --f--> k outputs --reduce--> vote
+ *
+ * The composite h(z') = argmax reduce_i f(G z')_i is just another base classifier, so Cohen et al.'s
+ * theorem certifies a radius R_z in the smoothing space, and a perturbation delta of x moves z by
+ * M delta with ||M delta|| <= ||M||_2 ||delta||: the input-space radius is R_z / ||M||_2
+ * (spec section 3). `noiseScale` is that certified upper bound on ||M||_2.
+ *
+ * | method / noise       | smoothing space          | M        | G                 |
+ * | rs                   | input                    | I        | I                 |
+ * | max|mean correlated  | resized image            | R        | patch selection P |
+ * | max|mean input       | input                    | I        | P R               |
+ * | max|mean uncorrelated| stacked patches          | P R      | I                 |
+ */
+import { UsageError } from '../core/errors.js';
+import { GaussianRng } from '../core/rng.js';
+import { type Shape3, formatShape, sameShape, shapeSize } from '../core/shape.js';
+import { LinearMap } from './linear-map.js';
+import { operatorNorm } from './operator-norm.js';
+import { type PatchPosition, gridPositions, patchPixelIndices, randomPositions } from './patches.js';
+import { type ResizeMode, resizeMap } from './resize.js';
+import type { AggregateOver, Reduction } from './aggregate.js';
+
+export type Method = 'rs' | Reduction;
+export type NoiseMode = 'correlated' | 'uncorrelated' | 'input';
+
+export interface ReduceOptions {
+  method: Method;
+  /** size of the resized image (Smooth-Reduce step 1); default: the input size plus 4 on each axis */
+  resize?: { height: number; width: number };
+  resizeMode: ResizeMode;
+  /** patch stride on the resized image */
+  stride: number;
+  /** cap on the number of patches (grid: evenly spread; random: how many) */
+  maxPatches?: number;
+  /** sample patch positions at random (seeded per input) instead of on the grid */
+  randomPatches: boolean;
+  noise: NoiseMode;
+  aggregate: AggregateOver;
+}
+
+export const defaultReduceOptions: ReduceOptions = {
+  method: 'rs',
+  resizeMode: 'bilinear',
+  stride: 2,
+  randomPatches: false,
+  noise: 'correlated',
+  aggregate: 'logits',
+};
+
+/** Everything the sampler needs to draw votes for one input. */
+export interface Plan {
+  /** the point the noise is centred on, in the smoothing space */
+  center: Float32Array;
+  /** certified upper bound on ||M||_2: input-space radius = smoothing-space radius / noiseScale */
+  noiseScale: number;
+  /** model inputs per noisy sample */
+  copies: number;
+  /** smoothing-space sample -> `copies` stacked model inputs */
+  gather: LinearMap;
+  /** patch positions in the resized image (empty for rs) */
+  positions: PatchPosition[];
+}
+
+/** Describes the smoothing space of a configuration, for logs and manifests. */
+export interface Geometry {
+  smoothingSpace: string;
+  smoothingShape: number[];
+  copies: number;
+}
+
+export class Reducer {
+  readonly geometry: Geometry;
+  private readonly resized: Shape3;
+  private fixed?: { positions: PatchPosition[]; map: LinearMap; gather: LinearMap; noiseScale: number };
+  private readonly resizeR?: LinearMap;
+  private resizeNorm = 1;
+
+  /**
+   * @param inputShape shape of the data (C x H x W)
+   * @param modelShape shape the classifier takes (C x h x w): the patch size
+   * @param seed run seed, for random patch positions
+   */
+  constructor(
+    readonly options: ReduceOptions,
+    readonly inputShape: Shape3,
+    readonly modelShape: Shape3,
+    private readonly seed = 0,
+  ) {
+    const o = options;
+    if (inputShape.channels !== modelShape.channels) {
+      throw new UsageError(
+        `the data has ${inputShape.channels} channel(s) but the model takes ${modelShape.channels}`,
+      );
+    }
+    if (o.method === 'rs') {
+      if (!sameShape(inputShape, modelShape)) {
+        throw new UsageError(
+          `the data is ${formatShape(inputShape)} but the model takes ${formatShape(modelShape)}; ` +
+            'plain RS needs them equal (Smooth-Reduce, --method max|mean, feeds patches of the model size)',
+        );
+      }
+      this.resized = inputShape;
+      this.geometry = { smoothingSpace: 'input', smoothingShape: shape3(inputShape), copies: 1 };
+      return;
+    }
+    if (!Number.isInteger(o.stride) || o.stride < 1) throw new UsageError(`--stride must be >= 1, got ${o.stride}`);
+    if (o.maxPatches !== undefined && (!Number.isInteger(o.maxPatches) || o.maxPatches < 1)) {
+      throw new UsageError(`--max-patches must be a positive integer, got ${o.maxPatches}`);
+    }
+    if (o.randomPatches && o.maxPatches === undefined) {
+      throw new UsageError('--random-patches needs --max-patches (how many random patches)');
+    }
+    const size = o.resize ?? { height: inputShape.height + 4, width: inputShape.width + 4 };
+    if (size.height < modelShape.height || size.width < modelShape.width) {
+      throw new UsageError(
+        `the patch (model input ${modelShape.height}x${modelShape.width}) is larger than the resized image ` +
+          `${size.height}x${size.width}; choose --resize >= the model input size`,
+      );
+    }
+    this.resized = { channels: inputShape.channels, height: size.height, width: size.width };
+    const perChannel = resizeMap(1, inputShape.height, inputShape.width, size.height, size.width, o.resizeMode);
+    this.resizeR = resizeMap(
+      inputShape.channels,
+      inputShape.height,
+      inputShape.width,
+      size.height,
+      size.width,
+      o.resizeMode,
+    );
+    const k = o.randomPatches ? o.maxPatches! : gridPositions(size.height, size.width, modelShape, o.stride, o.maxPatches).length;
+    if (o.noise === 'correlated') this.resizeNorm = operatorNorm(perChannel).upper;
+    const space = {
+      correlated: { name: `resized image (${size.height}x${size.width}, ${o.resizeMode})`, shape: shape3(this.resized) },
+      input: { name: 'input', shape: shape3(inputShape) },
+      uncorrelated: { name: `stacked patches (${k} x ${formatShape(modelShape)})`, shape: [k, ...shape3(modelShape)] },
+    }[o.noise];
+    this.geometry = { smoothingSpace: space.name, smoothingShape: space.shape, copies: k };
+    if (!o.randomPatches) this.fixed = this.build(gridPositions(size.height, size.width, modelShape, o.stride, o.maxPatches));
+  }
+
+  /** The plan for one input (its index seeds random patch positions). */
+  prepare(pixels: Float32Array, index: number): Plan {
+    if (pixels.length !== shapeSize(this.inputShape)) {
+      throw new UsageError(`input ${index} has ${pixels.length} values, expected ${shapeSize(this.inputShape)}`);
+    }
+    if (this.options.method === 'rs') {
+      return {
+        center: pixels,
+        noiseScale: 1,
+        copies: 1,
+        gather: LinearMap.identity(pixels.length),
+        positions: [],
+      };
+    }
+    const g = this.fixed ?? this.build(this.randomPositionsFor(index));
+    const center = new Float32Array(g.map.rows);
+    g.map.apply(pixels, 0, center, 0);
+    return { center, noiseScale: g.noiseScale, copies: g.positions.length, gather: g.gather, positions: g.positions };
+  }
+
+  private randomPositionsFor(index: number): PatchPosition[] {
+    // A stream id far from the noise streams (which use the input index).
+    const rng = new GaussianRng(this.seed, 2 ** 40 + index);
+    return randomPositions(this.resized.height, this.resized.width, this.modelShape, this.options.maxPatches!, rng);
+  }
+
+  private build(positions: PatchPosition[]) {
+    const { channels, height, width } = this.resized;
+    const rows = patchPixelIndices(positions, channels, height, width, this.modelShape);
+    const R = this.resizeR!;
+    switch (this.options.noise) {
+      case 'correlated':
+        return {
+          positions,
+          map: R,
+          gather: LinearMap.identity(R.rows).selectRows(rows),
+          noiseScale: this.resizeNorm,
+        };
+      case 'input':
+        return { positions, map: LinearMap.identity(R.cols), gather: R.selectRows(rows), noiseScale: 1 };
+      case 'uncorrelated': {
+        const map = R.selectRows(rows);
+        const perChannel = resizeMap(1, this.inputShape.height, this.inputShape.width, height, width, this.options.resizeMode);
+        const single = perChannel.selectRows(patchPixelIndices(positions, 1, height, width, this.modelShape));
+        return { positions, map, gather: LinearMap.identity(map.rows), noiseScale: operatorNorm(single).upper };
+      }
+    }
+  }
+}
+
+function shape3(s: Shape3): number[] {
+  return [s.channels, s.height, s.width];
+}
