@@ -11,6 +11,8 @@ export class LinearMap {
     readonly taps: number,
     readonly index: Int32Array,
     readonly weight: Float32Array,
+    /** true for maps built by LinearMap.identity: callers may skip applying them */
+    readonly isIdentity = false,
   ) {
     if (index.length !== rows * taps || weight.length !== rows * taps) {
       throw new Error(`LinearMap: expected ${rows * taps} taps, got ${index.length}/${weight.length}`);
@@ -20,7 +22,7 @@ export class LinearMap {
   static identity(size: number): LinearMap {
     const index = new Int32Array(size);
     for (let i = 0; i < size; i++) index[i] = i;
-    return new LinearMap(size, size, 1, index, new Float32Array(size).fill(1));
+    return new LinearMap(size, size, 1, index, new Float32Array(size).fill(1), true);
   }
 
   /** Rows of this map, in the given order (a selection of outputs). */

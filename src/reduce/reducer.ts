@@ -142,6 +142,12 @@ export class Reducer {
     if (!o.randomPatches) this.fixed = this.build(gridPositions(size.height, size.width, modelShape, o.stride, o.maxPatches));
   }
 
+  /** ||M||_2 bound shared by every input, or null when it depends on the input (random patches). */
+  get fixedNoiseScale(): number | null {
+    if (this.options.method === 'rs') return 1;
+    return this.fixed ? this.fixed.noiseScale : this.options.noise === 'uncorrelated' ? null : this.options.noise === 'input' ? 1 : this.resizeNorm;
+  }
+
   /** The plan for one input (its index seeds random patch positions). */
   prepare(pixels: Float32Array, index: number): Plan {
     if (pixels.length !== shapeSize(this.inputShape)) {

@@ -1,0 +1,267 @@
+/**
+ * Certified accuracy vs. radius figures (as in Cohen et al.'s and the Smooth-Reduce paper's):
+ * one step curve per run, built as a vega-lite spec, compiled with vega-lite, rendered to SVG by
+ * vega's headless View and to PNG by resvg.
+ */
+import { writeFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { Resvg } from '@resvg/resvg-js';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { UsageError } from '../core/errors.js';
+import { HELVETICA_METRICS, findPlotFont, requirePlotFont, type FontMetrics, type PlotFont } from './font.js';
+import { certifiedAccuracyCurve, largestCertifiedRadius, type Outcome } from './metrics.js';
+
+export interface PlotRun {
+  label: string;
+  outcomes: readonly Outcome[];
+}
+
+export interface PlotOptions {
+  /** x-axis title, naming the radius space, e.g. "L2 radius (input space)" */
+  xTitle: string;
+  title?: string;
+  /** right end of the x axis; default: the largest certified radius, rounded up to a round number */
+  maxRadius?: number;
+  /** size of the whole figure in CSS pixels (default 560 x 360) */
+  width?: number;
+  height?: number;
+  /** font family written into the SVG (default: the plot font's, then common fallbacks) */
+  font?: string;
+  /** where the legend goes: inside a corner of the plot, outside it, or nowhere (default top-right) */
+  legend?: LegendPosition;
+}
+
+export const LEGEND_POSITIONS = [
+  'top-right',
+  'bottom-left',
+  'bottom-right',
+  'top-left',
+  'right',
+  'bottom',
+  'none',
+] as const;
+export type LegendPosition = (typeof LEGEND_POSITIONS)[number];
+
+export function parseLegendPosition(text: string): LegendPosition {
+  if ((LEGEND_POSITIONS as readonly string[]).includes(text)) return text as LegendPosition;
+  throw new UsageError(`unknown legend position '${text}' (expected one of ${LEGEND_POSITIONS.join(', ')})`);
+}
+
+export const PLOT_FORMATS = ['svg', 'png'] as const;
+export type PlotFormat = (typeof PLOT_FORMATS)[number];
+
+/** A round number at or above `x` (1, 2, 2.5 or 5 times a power of ten, times an integer). */
+export function niceCeiling(x: number): number {
+  if (!(x > 0)) return 1;
+  const raw = x / 5;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw) as number;
+  return Number((Math.ceil(x / step - 1e-9) * step).toPrecision(12));
+}
+
+/** The vega-lite spec of the figure. */
+export function certifiedAccuracySpec(runs: readonly PlotRun[], options: PlotOptions): TopLevelSpec {
+  if (runs.length === 0) throw new UsageError('nothing to plot: no runs');
+  for (const r of runs) {
+    if (r.outcomes.length === 0) throw new UsageError(`${r.label}: no inputs to plot`);
+    if (r.outcomes.some((o) => o.radius === null)) {
+      throw new UsageError(`${r.label}: a PREDICT log has no radii, so it has no certified accuracy curve`);
+    }
+  }
+  const maxRadius =
+    options.maxRadius ?? niceCeiling(Math.max(...runs.map((r) => largestCertifiedRadius(r.outcomes))));
+  if (!(maxRadius > 0)) throw new UsageError(`--max-radius must be a number > 0, got ${options.maxRadius}`);
+  const labels = runs.map((r) => r.label);
+  if (new Set(labels).size !== labels.length)
+    throw new UsageError(`two runs have the same label: ${labels.join(', ')}`);
+  const values = runs.flatMap((r) =>
+    certifiedAccuracyCurve(r.outcomes, maxRadius).map((p, order) => ({ run: r.label, order, ...p })),
+  );
+  const position = options.legend ?? 'top-right';
+  const inside = position !== 'right' && position !== 'bottom';
+  const legend =
+    position === 'none'
+      ? null
+      : {
+          title: null,
+          orient: position,
+          offset: inside ? 8 : 12,
+          padding: inside ? 6 : 0,
+          ...(inside ? { fillColor: 'rgba(255,255,255,0.85)', strokeColor: '#bbbbbb', cornerRadius: 2 } : {}),
+          ...(position === 'bottom'
+            ? { direction: 'horizontal' as const, columns: 2, columnPadding: 16 }
+            : {}),
+          symbolType: 'stroke',
+          symbolSize: 500,
+          symbolStrokeWidth: 2,
+          labelFontSize: 12,
+          labelLimit: 1000,
+          rowPadding: 4,
+        };
+  const font = options.font ?? 'Helvetica, Arial, sans-serif';
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    width: options.width ?? 560,
+    height: options.height ?? 360,
+    autosize: { type: 'fit', contains: 'padding' },
+    padding: { left: 6, right: 14, top: 10, bottom: 6 },
+    background: 'white',
+    ...(options.title
+      ? { title: { text: options.title, fontSize: 15, fontWeight: 'normal', offset: 10 } }
+      : {}),
+    data: { values },
+    mark: { type: 'line', interpolate: 'step-after', strokeWidth: 2, clip: true },
+    encoding: {
+      x: {
+        field: 'radius',
+        type: 'quantitative',
+        scale: { domain: [0, maxRadius], nice: false, zero: true },
+        axis: { title: options.xTitle, tickCount: Math.max(4, Math.round((options.width ?? 560) / 80)) },
+      },
+      y: {
+        field: 'accuracy',
+        type: 'quantitative',
+        scale: { domain: [0, 1], nice: false },
+        axis: { title: 'Certified accuracy', format: '.1f', tickCount: 5 },
+      },
+      color: { field: 'run', type: 'nominal', sort: labels, legend, scale: { scheme: 'tableau10' } },
+      strokeDash: {
+        field: 'run',
+        type: 'nominal',
+        sort: labels,
+        legend,
+        scale: {
+          range: [
+            [1, 0],
+            [7, 3],
+            [2, 2],
+            [9, 3, 2, 3],
+            [4, 4],
+            [12, 3, 3, 3, 3, 3],
+          ],
+        },
+      },
+      order: { field: 'order', type: 'quantitative' },
+    },
+    config: {
+      font,
+      view: { stroke: '#444444' },
+      axis: {
+        labelFontSize: 12,
+        titleFontSize: 13,
+        titleFontWeight: 'normal',
+        labelColor: '#222222',
+        titleColor: '#222222',
+        domainColor: '#444444',
+        tickColor: '#444444',
+        gridColor: '#e8e8e8',
+        titlePadding: 8,
+      },
+    },
+  };
+}
+
+type TextMetricsHook = { width: (item: { fontSize?: number }, text?: unknown) => number };
+
+/**
+ * Renders the spec to SVG with vega's headless View, laying text out with the metrics of the
+ * font that will draw it (vega has no canvas here to measure with). Vega's text measurement is a
+ * module-wide hook, so renders run one at a time.
+ */
+export function renderSvg(spec: TopLevelSpec, metrics: FontMetrics = HELVETICA_METRICS): Promise<string> {
+  const job = renderQueue.then(() => renderSvgNow(spec, metrics));
+  renderQueue = job.catch(() => undefined);
+  return job;
+}
+
+let renderQueue: Promise<unknown> = Promise.resolve();
+
+async function renderSvgNow(spec: TopLevelSpec, metrics: FontMetrics): Promise<string> {
+  const hook = (vega as unknown as { textMetrics: TextMetricsHook }).textMetrics;
+  const previous = hook.width;
+  hook.width = (item, text) => {
+    const size = item.fontSize != null ? +item.fontSize || 0 : 11;
+    return metrics.width(text == null ? '' : String(text).trim()) * size;
+  };
+  try {
+    const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+    try {
+      return await view.toSVG();
+    } finally {
+      view.finalize();
+    }
+  } finally {
+    hook.width = previous;
+  }
+}
+
+/** Rasterises an SVG with resvg at `scale` pixels per CSS pixel, with the given font file only. */
+export function renderPng(svg: string, font: PlotFont, scale = 2): Buffer {
+  const resvg = new Resvg(svg, {
+    fitTo: { mode: 'zoom', value: scale },
+    background: 'white',
+    font: {
+      loadSystemFonts: false,
+      fontFiles: [font.path],
+      defaultFontFamily: font.metrics.family,
+      sansSerifFamily: font.metrics.family,
+    },
+    logLevel: 'error',
+  });
+  return resvg.render().asPng();
+}
+
+export function plotFormat(path: string): PlotFormat {
+  const ext = extname(path).slice(1).toLowerCase();
+  if ((PLOT_FORMATS as readonly string[]).includes(ext)) return ext as PlotFormat;
+  throw new UsageError(`cannot tell the figure format from '${path}': name it .svg or .png`);
+}
+
+export interface WrittenPlot {
+  path: string;
+  format: PlotFormat;
+  /** size in pixels (PNG) or CSS pixels (SVG) */
+  width: number;
+  height: number;
+  /** the font file that laid out (and for PNG drew) the text, if any */
+  font: string | null;
+}
+
+/** Writes the figure as SVG or PNG, chosen by the extension of `path`. */
+export async function writePlot(
+  runs: readonly PlotRun[],
+  path: string,
+  options: PlotOptions & { scale?: number },
+): Promise<WrittenPlot> {
+  const format = plotFormat(path);
+  const font = format === 'png' ? requirePlotFont() : findPlotFont();
+  const family = font ? `${cssFamily(font.metrics.family)}, Helvetica, Arial, sans-serif` : undefined;
+  const spec = certifiedAccuracySpec(runs, { font: family, ...options });
+  const svg = await renderSvg(spec, font?.metrics ?? HELVETICA_METRICS);
+  const size = svgSize(svg);
+  let data: string | Buffer = svg;
+  let { width, height } = size;
+  if (format === 'png') {
+    const scale = options.scale ?? 2;
+    if (!(scale > 0 && scale <= 10)) throw new UsageError(`--scale must be in (0, 10], got ${scale}`);
+    data = renderPng(svg, font as PlotFont, scale);
+    width = Math.round(size.width * scale);
+    height = Math.round(size.height * scale);
+  }
+  try {
+    writeFileSync(path, data);
+  } catch (e) {
+    throw new UsageError(`cannot write ${path}: ${(e as Error).message}`);
+  }
+  return { path, format, width, height, font: font?.path ?? null };
+}
+
+function svgSize(svg: string): { width: number; height: number } {
+  const m = /<svg[^>]*\swidth="([\d.]+)"[^>]*\sheight="([\d.]+)"/.exec(svg);
+  return m ? { width: Number(m[1]), height: Number(m[2]) } : { width: NaN, height: NaN };
+}
+
+function cssFamily(family: string): string {
+  return /^[A-Za-z][\w -]*$/.test(family) ? family : `'${family.replace(/'/g, '')}'`;
+}

@@ -1,0 +1,60 @@
+/** `smooth-reduce plot <log...> --out fig.svg|fig.png`: certified accuracy vs. radius curves. */
+import type { Command } from 'commander';
+import { LEGEND_POSITIONS, parseLegendPosition, writePlot } from '../analysis/plot.js';
+import { loadRuns, parsePositive, parseSpace, radiusTitle } from '../analysis/runs.js';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+interface PlotCliOptions {
+  out: string;
+  title?: string;
+  maxRadius?: string;
+  space: string;
+  label: string[];
+  width: string;
+  height: string;
+  scale: string;
+  legend: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('plot')
+    .description(
+      'draw certified accuracy against L2 radius for one or more certification logs, as SVG or PNG',
+    )
+    .argument('<log...>', 'certification logs, TSV with a header line')
+    .requiredOption('--out <file>', 'figure to write; .svg or .png')
+    .option('--title <text>', 'title above the figure')
+    .option('--max-radius <r>', 'right end of the radius axis (default: the largest radius, rounded up)')
+    .option('--space <space>', 'input (the radius column) | smoothing (the radius_smoothing column)', 'input')
+    .option(
+      '--label <text>',
+      'name of a run, once per log in order (default: manifest label or path)',
+      collect,
+      [],
+    )
+    .option('--width <px>', 'figure width in CSS pixels', '560')
+    .option('--height <px>', 'figure height in CSS pixels', '360')
+    .option('--scale <k>', 'PNG pixels per CSS pixel', '2')
+    .option('--legend <position>', LEGEND_POSITIONS.join(' | '), 'top-right')
+    .action(async (logs: string[], opts: PlotCliOptions) => {
+      const legend = parseLegendPosition(opts.legend);
+      const loaded = loadRuns(logs, parseSpace(opts.space), opts.label);
+      for (const w of loaded.warnings) console.error(`warning: ${w}`);
+      const written = await writePlot(
+        loaded.runs.map((r) => ({ label: r.label, outcomes: r.outcomes })),
+        opts.out,
+        {
+          xTitle: radiusTitle(loaded.spaceDescription),
+          title: opts.title,
+          maxRadius: opts.maxRadius === undefined ? undefined : parsePositive('--max-radius', opts.maxRadius),
+          width: parsePositive('--width', opts.width),
+          height: parsePositive('--height', opts.height),
+          scale: parsePositive('--scale', opts.scale),
+          legend,
+        },
+      );
+      console.error(`wrote ${written.path} (${written.format}, ${written.width} x ${written.height})`);
+    });
+}

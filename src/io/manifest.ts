@@ -1,0 +1,111 @@
+/**
+ * The run manifest, `<log>.manifest.json` beside every log: everything needed to reproduce or
+ * resume the run (options, model sha256, data, index range, seed, versions, machine, times).
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { createRequire } from 'node:module';
+import { UsageError } from '../core/errors.js';
+import { packageVersion } from '../package-root.js';
+
+export const MANIFEST_FORMAT = 'smooth-reduce-run';
+export const MANIFEST_VERSION = 1;
+
+/** The part of a manifest that decides the log's content: a resumed run must match it exactly. */
+export interface RunIdentity {
+  command: 'certify' | 'predict';
+  /** every option that changes a certificate (not batch size, threads or display) */
+  options: Record<string, unknown>;
+  model: { path: string; sha256: string; name: string };
+  data: { spec: string; description: string; size: number };
+  selection: { skip: number; max: number; shard: { index: number; count: number } | null };
+}
+
+export interface RunManifest extends RunIdentity {
+  format: typeof MANIFEST_FORMAT;
+  version: number;
+  label: string;
+  /** what the log's `radius` column means */
+  radiusSpace: 'input';
+  smoothingSpace: string;
+  /** upper bound on ||M||_2 (input -> smoothing space); null when it differs per input (random patches) */
+  noiseScale: number | null;
+  execution: { batch: number; device: string; threads: number | null };
+  versions: Record<string, string>;
+  machine: { cpu: string; cores: number; memoryGiB: number; platform: string };
+  started: string;
+  finished: string | null;
+  /** inputs in the log when the run last finished */
+  lines: number | null;
+}
+
+export function manifestPath(logPath: string): string {
+  return `${logPath}.manifest.json`;
+}
+
+export function readManifest(path: string): RunManifest {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as RunManifest;
+  } catch (e) {
+    throw new UsageError(`cannot read run manifest ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Writes atomically (temp file + rename), so a kill never leaves half a manifest. */
+export function writeManifest(logPath: string, manifest: RunManifest): void {
+  const path = manifestPath(logPath);
+  writeFileSync(`${path}.tmp`, JSON.stringify(manifest, null, 2) + '\n');
+  renameSync(`${path}.tmp`, path);
+}
+
+/**
+ * For a resumed log: the existing manifest must describe the same run. Returns the differences
+ * as one readable line, or null.
+ */
+export function identityMismatch(previous: RunIdentity, current: RunIdentity): string | null {
+  const diffs: string[] = [];
+  const walk = (a: unknown, b: unknown, key: string) => {
+    if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
+      const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+      for (const k of keys) walk((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], key ? `${key}.${k}` : k);
+    } else if (JSON.stringify(a) !== JSON.stringify(b)) {
+      diffs.push(`${key}: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`);
+    }
+  };
+  walk(
+    { command: previous.command, options: previous.options, model: { sha256: previous.model.sha256 }, data: previous.data, selection: previous.selection },
+    { command: current.command, options: current.options, model: { sha256: current.model.sha256 }, data: current.data, selection: current.selection },
+    '',
+  );
+  return diffs.length ? diffs.join(', ') : null;
+}
+
+export function existingManifest(logPath: string): RunManifest | null {
+  return existsSync(manifestPath(logPath)) ? readManifest(manifestPath(logPath)) : null;
+}
+
+export function softwareVersions(): Record<string, string> {
+  const require = createRequire(import.meta.url);
+  const version = (pkg: string) => {
+    try {
+      return (require(`${pkg}/package.json`) as { version: string }).version;
+    } catch {
+      return 'unknown';
+    }
+  };
+  return {
+    'smooth-reduce': packageVersion,
+    'onnxruntime-node': version('onnxruntime-node'),
+    node: process.versions.node,
+  };
+}
+
+export function machineDescription(): RunManifest['machine'] {
+  const c = cpus();
+  return {
+    cpu: c[0]?.model ?? 'unknown',
+    cores: c.length,
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    platform: `${process.platform}-${process.arch}`,
+  };
+}

@@ -1,0 +1,18 @@
+/**
+ * The base classifier f as the smoothing code sees it: a batch of C x H x W inputs in, a batch of
+ * score vectors (logits) out. ONNX Runtime implements it in Node, onnxruntime-web in the browser,
+ * and tests implement it in plain TypeScript.
+ */
+import type { Shape3 } from '../core/shape.js';
+
+export interface Classifier {
+  /** shape of one input (C x H x W) */
+  readonly inputShape: Shape3;
+  readonly numClasses: number;
+  /**
+   * Scores for `count` inputs stored one after another in `batch` (count * C * H * W values).
+   * May overwrite `batch` (e.g. to normalise in place). Returns count * numClasses values.
+   */
+  run(batch: Float32Array, count: number): Promise<Float32Array>;
+  dispose?(): Promise<void>;
+}

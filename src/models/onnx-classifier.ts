@@ -1,0 +1,162 @@
+/**
+ * A Classifier backed by ONNX Runtime (onnxruntime-node), with its model card.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import ort from 'onnxruntime-node';
+import { UsageError } from '../core/errors.js';
+import { type Shape3, formatShape } from '../core/shape.js';
+import type { Classifier } from './classifier.js';
+import { type ModelCard, MODEL_CARD_FORMAT, MODEL_CARD_VERSION, cardShape, readModelCard } from './model-card.js';
+
+export type Device = 'cpu' | 'cuda';
+
+export interface LoadOptions {
+  /** explicit model card path; default: model.json beside the .onnx file */
+  card?: string;
+  device?: Device;
+  /** ONNX Runtime intra-op threads (default: ONNX Runtime's choice, all cores) */
+  threads?: number;
+}
+
+export class OnnxClassifier implements Classifier {
+  readonly inputShape: Shape3;
+  readonly numClasses: number;
+  private readonly inputName: string;
+  private readonly outputName: string;
+  private readonly scale?: { mul: Float32Array; add: Float32Array };
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly card: ModelCard,
+    /** the .onnx file, and its sha256 (for manifests) */
+    readonly path: string,
+    readonly sha256: string,
+  ) {
+    this.inputShape = cardShape(card);
+    this.numClasses = card.classes.length;
+    this.inputName = session.inputNames[0];
+    this.outputName = session.outputNames[0];
+    const norm = card.input.normalization;
+    if (norm) {
+      // (x - mean) / std as x * mul + add, per channel
+      this.scale = {
+        mul: Float32Array.from(norm.std, (s) => 1 / s),
+        add: Float32Array.from(norm.mean, (m, c) => -m / norm.std[c]),
+      };
+    }
+  }
+
+  /**
+   * Loads `model.onnx` (or a folder holding it) and its card, and checks that they agree. Without a
+   * card the input shape comes from the graph, class names are "0".."C-1", pixels are taken to be in
+   * [0, 1] and any normalisation to be inside the graph.
+   */
+  static async load(modelPath: string, options: LoadOptions = {}): Promise<OnnxClassifier> {
+    const path = existsSync(modelPath) && statSync(modelPath).isDirectory() ? join(modelPath, 'model.onnx') : modelPath;
+    if (!existsSync(path)) throw new UsageError(`no such model: ${path}`);
+    const bytes = readFileSync(path);
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
+      executionProviders: [options.device ?? 'cpu'],
+      graphOptimizationLevel: 'all',
+      ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+    };
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(bytes, sessionOptions);
+    } catch (e) {
+      const why = firstLine((e as Error).message);
+      if (options.device === 'cuda') {
+        throw new UsageError(
+          `cannot run ${path} on CUDA (${why}); install onnxruntime-node with its CUDA binaries (see README, GPU) or use --device cpu`,
+        );
+      }
+      throw new UsageError(`cannot load ONNX model ${path}: ${why}`);
+    }
+    const cardPath = options.card ?? join(dirname(path), 'model.json');
+    const card = existsSync(cardPath) ? readModelCard(cardPath) : await inferCard(session, path);
+    const classifier = new OnnxClassifier(session, card, path, createHash('sha256').update(bytes).digest('hex'));
+    await classifier.check();
+    return classifier;
+  }
+
+  async run(batch: Float32Array, count: number): Promise<Float32Array> {
+    const { channels, height, width } = this.inputShape;
+    const plane = height * width;
+    const size = channels * plane;
+    const data = batch.subarray(0, count * size);
+    if (this.scale) {
+      const { mul, add } = this.scale;
+      for (let s = 0; s < count; s++) {
+        for (let c = 0; c < channels; c++) {
+          const base = s * size + c * plane;
+          for (let i = 0; i < plane; i++) data[base + i] = data[base + i] * mul[c] + add[c];
+        }
+      }
+    }
+    const input = new ort.Tensor('float32', data, [count, channels, height, width]);
+    const out = await this.session.run({ [this.inputName]: input }, [this.outputName]);
+    const logits = out[this.outputName];
+    if (logits.type !== 'float32' || logits.data.length !== count * this.numClasses) {
+      throw new UsageError(
+        `${this.path}: output "${this.outputName}" has ${logits.data.length} ${logits.type} values for ${count} inputs, ` +
+          `expected ${count} x ${this.numClasses} float32 (classes in the model card)`,
+      );
+    }
+    return logits.data as Float32Array;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+
+  /** Checks the card against the graph with one forward pass of two inputs (a clear error before sampling). */
+  private async check(): Promise<void> {
+    const meta = this.session.inputMetadata[0];
+    if (meta?.isTensor && meta.shape.length > 0) {
+      const dims = meta.shape.slice(1);
+      const expected = [this.inputShape.channels, this.inputShape.height, this.inputShape.width];
+      const clash = meta.shape.length !== 4 || dims.some((d, i) => typeof d === 'number' && d !== expected[i]);
+      if (clash) {
+        throw new UsageError(
+          `${this.path}: the graph input is [${meta.shape.join(', ')}] but the model card says N x ${formatShape(this.inputShape)}`,
+        );
+      }
+      if (typeof meta.shape[0] === 'number' && meta.shape[0] !== -1) {
+        throw new UsageError(`${this.path}: the graph has a fixed batch size ${meta.shape[0]}; export it with a dynamic batch axis`);
+      }
+    }
+    const size = this.inputShape.channels * this.inputShape.height * this.inputShape.width;
+    try {
+      await this.run(new Float32Array(2 * size), 2);
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      throw new UsageError(`${this.path}: a test forward pass failed: ${firstLine((e as Error).message)}`);
+    }
+  }
+}
+
+async function inferCard(session: ort.InferenceSession, path: string): Promise<ModelCard> {
+  const meta = session.inputMetadata[0];
+  const dims = meta?.isTensor ? meta.shape : [];
+  if (dims.length !== 4 || !dims.slice(1).every((d) => typeof d === 'number' && d > 0)) {
+    throw new UsageError(
+      `${path}: no model.json beside it and the graph input shape [${dims.join(', ')}] is not N x C x H x W; write a model card (see README)`,
+    );
+  }
+  const [c, h, w] = dims.slice(1) as number[];
+  const probe = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', new Float32Array(c * h * w), [1, c, h, w]) });
+  const classes = probe[session.outputNames[0]].data.length;
+  return {
+    format: MODEL_CARD_FORMAT,
+    version: MODEL_CARD_VERSION,
+    name: path,
+    input: { layout: 'NCHW', shape: [c, h, w], pixelRange: [0, 1], channelOrder: c === 1 ? 'gray' : 'RGB', normalization: null },
+    classes: Array.from({ length: classes }, (_, i) => String(i)),
+  };
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0].trim();
+}

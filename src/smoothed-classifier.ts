@@ -1,0 +1,133 @@
+/**
+ * The smoothed classifier g of a base classifier f (Cohen et al. 2019), optionally through
+ * Smooth-Reduce's patches (Joshi et al. 2022): the library's main entry point.
+ *
+ *   const g = new SmoothedClassifier(f, dataShape, { ...defaultSmoothingOptions, method: 'mean', sigma: 0.25 });
+ *   const { prediction, radius } = await g.certify(input);   // radius: L2, input space
+ *
+ * Radii are reported in the input space: the core certifies in the smoothing space and the
+ * Reducer's noiseScale (an upper bound on ||M||_2) converts, in this one place.
+ */
+import { UsageError } from './core/errors.js';
+import { GaussianRng } from './core/rng.js';
+import type { Shape3 } from './core/shape.js';
+import { ABSTAIN, certify, predict } from './core/smooth.js';
+import type { Classifier } from './models/classifier.js';
+import { type ReduceOptions, Reducer, defaultReduceOptions } from './reduce/reducer.js';
+import { Sampler } from './sampling/sampler.js';
+
+export interface SmoothingOptions extends ReduceOptions {
+  /** noise level, in the smoothing space's pixel scale (the input's scale, e.g. [0, 1]) */
+  sigma: number;
+  n0: number;
+  n: number;
+  alpha: number;
+  /** noisy samples per model call */
+  batch: number;
+  /** run seed; input i draws its noise from stream i of this seed */
+  seed: number;
+}
+
+export const defaultSmoothingOptions: SmoothingOptions = {
+  ...defaultReduceOptions,
+  sigma: 0.25,
+  n0: 100,
+  n: 100_000,
+  alpha: 0.001,
+  batch: 400,
+  seed: 0,
+};
+
+export interface InputToSmooth {
+  pixels: Float32Array;
+  /** the input's index in its data set: selects its noise stream (default 0) */
+  index?: number;
+}
+
+export interface CertifyResult {
+  /** class, or -1 (ABSTAIN) */
+  prediction: number;
+  /** certified L2 radius in the INPUT space (0 on abstain) */
+  radius: number;
+  /** the same certificate in the smoothing space (radius * noiseScale) */
+  radiusSmoothing: number;
+  pALower: number;
+  cA: number;
+  nA: number;
+  counts: Uint32Array;
+  /** upper bound on ||M||_2, the map from input to smoothing space */
+  noiseScale: number;
+}
+
+export interface PredictResult {
+  prediction: number;
+  pValue: number;
+  counts: Uint32Array;
+}
+
+export class SmoothedClassifier {
+  readonly reducer: Reducer;
+  private readonly sampler: Sampler;
+
+  constructor(
+    readonly classifier: Classifier,
+    inputShape: Shape3,
+    readonly options: SmoothingOptions,
+  ) {
+    validateSmoothingOptions(options);
+    this.reducer = new Reducer(options, inputShape, classifier.inputShape, options.seed);
+    this.sampler = new Sampler(classifier, {
+      batch: options.batch,
+      reduction: options.method === 'rs' ? 'max' : options.method,
+      aggregate: options.aggregate,
+    });
+  }
+
+  /** CERTIFY (Cohen et al., Pseudocode): class and input-space L2 radius, or abstain. */
+  async certify(input: InputToSmooth): Promise<CertifyResult> {
+    const index = input.index ?? 0;
+    const plan = this.reducer.prepare(input.pixels, index);
+    const votes = this.sampler.votes(plan, this.options.sigma, new GaussianRng(this.options.seed, index));
+    const c = await certify(votes, this.options);
+    return {
+      ...c,
+      radius: c.prediction === ABSTAIN ? 0 : c.radius / plan.noiseScale,
+      radiusSmoothing: c.radius,
+      noiseScale: plan.noiseScale,
+    };
+  }
+
+  /** PREDICT (Cohen et al., Pseudocode): the smoothed class, or abstain when the test is not significant. */
+  async predict(input: InputToSmooth): Promise<PredictResult> {
+    const index = input.index ?? 0;
+    const plan = this.reducer.prepare(input.pixels, index);
+    const votes = this.sampler.votes(plan, this.options.sigma, new GaussianRng(this.options.seed, index));
+    return predict(votes, this.options);
+  }
+}
+
+/** One-shot CERTIFY of a single input (builds the reducer each call; use SmoothedClassifier for many). */
+export async function certifyOne(
+  classifier: Classifier,
+  input: InputToSmooth & { shape?: Shape3 },
+  options: Partial<SmoothingOptions> = {},
+): Promise<CertifyResult> {
+  const g = new SmoothedClassifier(classifier, input.shape ?? classifier.inputShape, {
+    ...defaultSmoothingOptions,
+    ...options,
+  });
+  return g.certify(input);
+}
+
+export function validateSmoothingOptions(o: SmoothingOptions): void {
+  const bad = (msg: string): never => {
+    throw new UsageError(msg);
+  };
+  if (!(o.sigma > 0) || !Number.isFinite(o.sigma)) bad(`--sigma must be > 0, got ${o.sigma}`);
+  if (!(o.alpha > 0 && o.alpha < 1)) bad(`--alpha must be in (0, 1), got ${o.alpha}`);
+  if (!Number.isInteger(o.n) || o.n < 1) bad(`--n must be a positive integer, got ${o.n}`);
+  if (!Number.isInteger(o.n0) || o.n0 < 1) bad(`--n0 must be a positive integer, got ${o.n0}`);
+  if (o.n0 > o.n) bad(`--n0 (${o.n0}) must not exceed --n (${o.n}): n0 only selects the class, n certifies it`);
+  if (!Number.isInteger(o.batch) || o.batch < 1) bad(`--batch must be a positive integer, got ${o.batch}`);
+  if (!Number.isSafeInteger(o.seed) || o.seed < 0) bad(`--seed must be a non-negative integer, got ${o.seed}`);
+}

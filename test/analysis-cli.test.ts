@@ -1,0 +1,212 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Command } from 'commander';
+import { register as registerAnalyze } from '../src/cli/analyze.js';
+import { register as registerCompare } from '../src/cli/compare.js';
+import { register as registerPlot } from '../src/cli/plot.js';
+import { findPlotFont } from '../src/analysis/font.js';
+import { UsageError } from '../src/core/errors.js';
+import { COHEN_SKIP, cohenLog, fixture } from './fixtures/analysis/paths.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'sr-cli-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Runs `smooth-reduce <args>` in-process with the three commands; returns what went to stdout/stderr. */
+async function run(...args: string[]): Promise<{ out: string; err: string }> {
+  const program = new Command('smooth-reduce').exitOverride();
+  registerAnalyze(program);
+  registerPlot(program);
+  registerCompare(program);
+  let out = '';
+  let err = '';
+  const write = process.stdout.write.bind(process.stdout);
+  const error = console.error;
+  process.stdout.write = ((chunk: string) => {
+    out += chunk;
+    return true;
+  }) as typeof process.stdout.write;
+  console.error = (...parts: unknown[]) => {
+    err += parts.join(' ') + '\n';
+  };
+  try {
+    await program.parseAsync(['node', 'smooth-reduce', ...args]);
+  } finally {
+    process.stdout.write = write;
+    console.error = error;
+  }
+  return { out, err };
+}
+
+describe('cli: analyze', () => {
+  it('prints the markdown table', async () => {
+    const { out } = await run('analyze', fixture('run-a.tsv'), fixture('run-b.tsv'));
+    const lines = out.split('\n');
+    assert.match(
+      lines[0],
+      /^\| run +\| +n \| r = 0 \(clean\) \| +r = 0.25 \| +r = 0.5 \| +r = 0.75 \| +r = 1 \| +ACR \|/,
+    );
+    assert.match(lines[2], /^\| Smooth-Mean \(9 patches, correlated\) \| +10 \|/);
+    assert.match(lines[3], /^\| run-b +\| +10 \|/);
+    assert.match(out, /Table: .*\(input space\)/);
+  });
+
+  it('--radii, --format, --space, --label', async () => {
+    const json = JSON.parse(
+      (
+        await run(
+          'analyze',
+          fixture('run-a.tsv'),
+          '--radii',
+          '0.8',
+          '--format',
+          'json',
+          '--space',
+          'smoothing',
+        )
+      ).out,
+    );
+    assert.equal(json.space, 'smoothing');
+    assert.equal(json.spaceDescription, 'smoothing space: resized image 36x36');
+    assert.deepEqual(json.runs[0].certifiedAccuracy, [{ radius: 0.8, accuracy: 0.2 }]);
+    const csv = (await run('analyze', fixture('run-a.tsv'), '--format', 'csv', '--label', 'mine')).out;
+    assert.match(csv.split('\n')[1], /^mine,10,0.7,/);
+    const tex = (await run('analyze', fixture('run-a.tsv'), '--format', 'latex')).out;
+    assert.match(tex, /\\toprule/);
+  });
+
+  it('reports a torn last line on stderr and goes on', async () => {
+    const path = join(tmp, 'torn.tsv');
+    writeFileSync(path, 'idx\tlabel\tpredict\tradius\tcorrect\ttime\n0\t1\t1\t0.5\t1\t1.0\n1\t2\t2\t0.');
+    const { out, err } = await run('analyze', path);
+    assert.match(err, /^warning: .*torn\.tsv:3: ignored an incomplete last line/);
+    assert.match(out, /\| torn +\| +1 \|/);
+  });
+
+  it('errors are UsageErrors with one line', async () => {
+    const cases: [string[], RegExp][] = [
+      [['analyze', join(tmp, 'missing.tsv')], /^no such log: .*missing\.tsv$/],
+      [['analyze', fixture('run-a.tsv'), '--format', 'html'], /^unknown format 'html'/],
+      [
+        ['analyze', fixture('run-b.tsv'), '--space', 'smoothing'],
+        /run-b\.tsv has no radius_smoothing column/,
+      ],
+      [['analyze', fixture('run-a.tsv'), '--radii', '0,x'], /^bad --radii '0,x'/],
+      [['analyze', fixture('run-a.tsv'), '--space', 'resized'], /^unknown radius space 'resized'/],
+      [['analyze', fixture('run-a.tsv'), '--digits', '-1'], /^bad --digits/],
+      [['analyze', fixture('run-a.tsv'), '--label', 'a', '--label', 'b'], /^2 labels given for 1 logs$/],
+      [['plot', fixture('run-a.tsv'), '--out', join(tmp, 'x.pdf')], /name it \.svg or \.png/],
+      [['plot', fixture('predict.tsv'), '--out', join(tmp, 'x.svg')], /PREDICT log has no radii/],
+      [
+        ['plot', fixture('run-a.tsv'), '--out', join(tmp, 'x.svg'), '--max-radius', '0'],
+        /^bad --max-radius '0'/,
+      ],
+      [
+        ['plot', fixture('run-a.tsv'), '--out', join(tmp, 'x.svg'), '--legend', 'up'],
+        /^unknown legend position 'up'/,
+      ],
+      [['compare', fixture('run-a.tsv'), fixture('predict.tsv')], /cover different inputs/],
+      [['compare', fixture('run-a.tsv'), fixture('run-b.tsv'), '--format', 'xml'], /^unknown format 'xml'/],
+    ];
+    for (const [args, message] of cases) {
+      await assert.rejects(
+        run(...args),
+        (e: unknown) => e instanceof UsageError && message.test(e.message) && !e.message.includes('\n'),
+        args.join(' '),
+      );
+    }
+  });
+});
+
+describe('cli: plot', () => {
+  it('writes an SVG', async () => {
+    const out = join(tmp, 'fig.svg');
+    const { err } = await run(
+      'plot',
+      fixture('run-a.tsv'),
+      fixture('run-b.tsv'),
+      '--out',
+      out,
+      '--title',
+      'Fixtures',
+    );
+    assert.match(err, /wrote .*fig\.svg \(svg, 560 x 360\)/);
+    const svg = readFileSync(out, 'utf8');
+    assert.ok(svg.includes('>Smooth-Mean (9 patches, correlated)</text>'));
+    assert.ok(svg.includes('>run-b</text>'));
+    assert.ok(svg.includes('>Fixtures</text>'));
+  });
+
+  const noFont = findPlotFont() ? false : 'no TrueType font on this machine to draw PNG text with';
+  it('writes a PNG, in smoothing space', { skip: noFont }, async () => {
+    const out = join(tmp, 'fig.png');
+    await run(
+      'plot',
+      fixture('run-a.tsv'),
+      '--out',
+      out,
+      '--space',
+      'smoothing',
+      '--width',
+      '300',
+      '--height',
+      '200',
+    );
+    assert.ok(existsSync(out));
+    assert.deepEqual([...readFileSync(out).subarray(1, 4)], [...Buffer.from('PNG')]);
+  });
+
+  it("Cohen et al.'s ImageNet logs", { skip: COHEN_SKIP }, async () => {
+    const out = join(tmp, 'imagenet.svg');
+    const logs = ['0.25', '0.50', '1.00'].map((s) =>
+      cohenLog(`certify/imagenet/resnet50/noise_${s}/test/sigma_${s}`),
+    );
+    await run('plot', ...logs, '--out', out, '--max-radius', '4');
+    const svg = readFileSync(out, 'utf8');
+    for (const s of ['0.25', '0.50', '1.00'])
+      assert.ok(svg.includes(`>noise_${s}/test/sigma_${s}</text>`), s);
+  });
+});
+
+describe('cli: compare', () => {
+  it('prints the paired table', async () => {
+    const { out } = await run('compare', fixture('run-a.tsv'), fixture('run-b.tsv'));
+    assert.match(out, /\| inputs compared +\| +10 \| +1\.000 \|/);
+    assert.match(out, /\| A certifies a larger radius +\| +3 \| +0\.300 \|/);
+    assert.match(out, /\| B certifies a larger radius +\| +4 \| +0\.400 \|/);
+    assert.match(out, /A = Smooth-Mean \(9 patches, correlated\); B = run-b\./);
+  });
+
+  it('--format json, --label', async () => {
+    const { out } = await run(
+      'compare',
+      fixture('run-b.tsv'),
+      fixture('run-a.tsv'),
+      '--format',
+      'json',
+      '--label',
+      'RS',
+    );
+    const json = JSON.parse(out);
+    assert.equal(json.a, 'RS');
+    assert.equal(json.aLarger, 4);
+    assert.equal(json.bAbstainsOnly, 1);
+  });
+
+  it('--intersect', async () => {
+    const { out } = await run(
+      'compare',
+      fixture('run-a.tsv'),
+      fixture('predict.tsv'),
+      '--intersect',
+      '--format',
+      'json',
+    );
+    const json = JSON.parse(out);
+    assert.equal(json.inputs, 1);
+    assert.equal(json.aLarger, null);
+    assert.equal(json.onlyInB.length, 3);
+  });
+});

@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { FONT_ENV, HELVETICA_METRICS, findPlotFont, readFontMetrics } from '../src/analysis/font.js';
+import { outcomes, readLog } from '../src/analysis/log.js';
+import {
+  certifiedAccuracySpec,
+  niceCeiling,
+  parseLegendPosition,
+  plotFormat,
+  renderPng,
+  renderSvg,
+  writePlot,
+  type PlotRun,
+} from '../src/analysis/plot.js';
+import { UsageError } from '../src/core/errors.js';
+import { COHEN_SKIP, cohenLog, fixture } from './fixtures/analysis/paths.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'sr-plot-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+const font = findPlotFont();
+const NO_FONT = font ? false : 'no TrueType font on this machine (see NO_FONT_HINT in src/analysis/font.ts)';
+const runs: PlotRun[] = [
+  { label: 'Smooth-Mean (9 patches, correlated)', outcomes: outcomes(readLog(fixture('run-a.tsv'))) },
+  { label: 'Randomized smoothing', outcomes: outcomes(readLog(fixture('run-b.tsv'))) },
+];
+const xTitle = 'L2 radius (input space)';
+
+describe('plot: spec', () => {
+  it('round axis ends', () => {
+    assert.equal(niceCeiling(0.978), 1);
+    assert.equal(niceCeiling(1), 1);
+    assert.equal(niceCeiling(1.96), 2);
+    assert.equal(niceCeiling(3.91), 4);
+    assert.equal(niceCeiling(0.457), 0.5);
+    assert.equal(niceCeiling(0.1), 0.1);
+    assert.equal(niceCeiling(12), 12.5);
+    assert.equal(niceCeiling(0), 1);
+  });
+
+  it('step curves from 0 to the largest radius, y in [0, 1], one series per run', () => {
+    const spec = certifiedAccuracySpec(runs, { xTitle }) as unknown as {
+      mark: { interpolate: string };
+      data: { values: { run: string; radius: number; accuracy: number }[] };
+      encoding: {
+        x: { scale: { domain: number[] }; axis: { title: string } };
+        y: { scale: { domain: number[] } };
+      };
+    };
+    assert.equal(spec.mark.interpolate, 'step-after');
+    assert.deepEqual(spec.encoding.x.scale.domain, [0, 1]);
+    assert.deepEqual(spec.encoding.y.scale.domain, [0, 1]);
+    assert.equal(spec.encoding.x.axis.title, xTitle);
+    const a = spec.data.values.filter((v) => v.run === runs[0].label);
+    assert.deepEqual(a[0], { run: runs[0].label, order: 0, radius: 0, accuracy: 0.7 });
+    assert.deepEqual(a.at(-1), { run: runs[0].label, order: a.length - 1, radius: 1, accuracy: 0.1 });
+    const capped = certifiedAccuracySpec(runs, { xTitle, maxRadius: 0.5 }) as unknown as typeof spec;
+    assert.ok(capped.data.values.every((v) => v.radius <= 0.5));
+    const legends = (legend: 'none' | 'right') => {
+      const s = certifiedAccuracySpec(runs, { xTitle, legend }) as unknown as {
+        encoding: { color: { legend: { orient: string } | null } };
+      };
+      return s.encoding.color.legend;
+    };
+    assert.equal(legends('none'), null);
+    assert.equal(legends('right')?.orient, 'right');
+  });
+
+  it('refuses what it cannot draw', () => {
+    const predict = { label: 'p', outcomes: outcomes(readLog(fixture('predict.tsv'))) };
+    assert.throws(() => certifiedAccuracySpec([predict], { xTitle }), /PREDICT log has no radii/);
+    assert.throws(() => certifiedAccuracySpec([{ label: 'e', outcomes: [] }], { xTitle }), /no inputs/);
+    assert.throws(() => certifiedAccuracySpec([runs[0], runs[0]], { xTitle }), /same label/);
+    assert.throws(() => plotFormat('fig.pdf'), UsageError);
+    assert.throws(() => parseLegendPosition('middle'), /unknown legend position 'middle'/);
+    assert.equal(plotFormat('out/Fig.PNG'), 'png');
+  });
+});
+
+describe('plot: fonts', () => {
+  it('Helvetica fallback metrics', () => {
+    assert.equal(HELVETICA_METRICS.width(' '), 0.278);
+    assert.equal(HELVETICA_METRICS.width('~'), 0.584);
+    assert.ok(Math.abs(HELVETICA_METRICS.width('0.25') - (3 * 0.556 + 0.278)) < 1e-12);
+  });
+
+  it('a font file named by the environment must exist', () => {
+    const saved = process.env[FONT_ENV];
+    process.env[FONT_ENV] = join(tmp, 'missing.ttf');
+    try {
+      assert.throws(() => findPlotFont(), /SMOOTH_REDUCE_FONT=.*missing\.ttf: no such file/);
+    } finally {
+      if (saved === undefined) delete process.env[FONT_ENV];
+      else process.env[FONT_ENV] = saved;
+    }
+  });
+
+  it('reads advance widths of the system font', { skip: NO_FONT }, () => {
+    const metrics = readFontMetrics(font!.path);
+    assert.ok(metrics.family.length > 0);
+    assert.ok(metrics.width('MMMM') > metrics.width('iiii'));
+    assert.ok(metrics.width('0') > 0.3 && metrics.width('0') < 0.8, `${metrics.width('0')} em`);
+  });
+
+  it('resvg draws text with that font alone', { skip: NO_FONT }, async () => {
+    const svg =
+      '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="40"><rect width="200" height="40" fill="white"/>' +
+      '<text x="5" y="30" font-family="NoSuchFamily, sans-serif" font-size="24">Certified</text></svg>';
+    const { data, info } = await sharp(renderPng(svg, font!, 1))
+      .greyscale()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    assert.equal(info.width, 200);
+    const dark = data.filter((v) => v < 128).length;
+    assert.ok(dark > 100, `only ${dark} dark pixels: the text was not drawn`);
+  });
+});
+
+describe('plot: rendering', () => {
+  it('SVG has the legend labels and axis titles', async () => {
+    const path = join(tmp, 'fig.svg');
+    const written = await writePlot(runs, path, { xTitle, title: 'CIFAR-10 & friends' });
+    assert.equal(written.format, 'svg');
+    assert.deepEqual([written.width, written.height], [560, 360]);
+    const svg = readFileSync(path, 'utf8');
+    assert.match(svg, /^<svg[^>]* width="560" height="360"/);
+    for (const text of [
+      'Smooth-Mean (9 patches, correlated)',
+      'Randomized smoothing',
+      'L2 radius (input space)',
+      'Certified accuracy',
+      'CIFAR-10 &amp; friends',
+    ]) {
+      assert.ok(svg.includes(`>${text}</text>`), text);
+    }
+  });
+
+  it('PNG decodes to the expected size', { skip: NO_FONT }, async () => {
+    const path = join(tmp, 'fig.png');
+    const written = await writePlot(runs, path, { xTitle });
+    const meta = await sharp(path).metadata();
+    assert.equal(meta.format, 'png');
+    assert.deepEqual([meta.width, meta.height], [1120, 720]);
+    assert.deepEqual([written.width, written.height], [1120, 720]);
+    const small = join(tmp, 'small.png');
+    await writePlot(runs, small, { xTitle, width: 400, height: 300, scale: 1.5 });
+    const m2 = await sharp(small).metadata();
+    assert.deepEqual([m2.width, m2.height], [600, 450]);
+  });
+
+  it('text is laid out with the font metrics given (a wider font moves the top-right legend left)', async () => {
+    const spec = certifiedAccuracySpec(runs, { xTitle });
+    const legendX = async (em: number) => {
+      const svg = await renderSvg(spec, { family: 'test', width: (t) => t.length * em });
+      const m = /role-legend"[^>]*><g transform="translate\(([\d.]+),/.exec(svg);
+      assert.ok(m, 'legend group');
+      assert.match(svg, /width="560" height="360"/);
+      return Number(m[1]);
+    };
+    const narrow = await legendX(0.5);
+    const wide = await legendX(0.7);
+    // the longest label has 35 characters at 12 px: 0.2 em wider moves it by about 84 px
+    assert.ok(narrow - wide > 70 && narrow - wide < 100, `${narrow} vs ${wide}`);
+  });
+
+  it("Cohen et al.'s CIFAR-10 curves", { skip: COHEN_SKIP }, async () => {
+    const sigmas = ['0.12', '0.25', '0.50', '1.00'];
+    const cohen = sigmas.map((s) => ({
+      label: `σ = ${s}`,
+      outcomes: outcomes(readLog(cohenLog(`certify/cifar10/resnet110/noise_${s}/test/sigma_${s}`))),
+    }));
+    const path = join(tmp, 'cohen.svg');
+    await writePlot(cohen, path, { xTitle, title: 'CIFAR-10, ResNet-110' });
+    const svg = readFileSync(path, 'utf8');
+    for (const s of sigmas) assert.ok(svg.includes(`>σ = ${s}</text>`), s);
+    // the axis runs to 4, just past their largest radius (3.56 at sigma = 1)
+    assert.ok(svg.includes('>4.0</text>'));
+  });
+});
