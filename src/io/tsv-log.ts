@@ -4,7 +4,8 @@
  * input. Every line is written with a single write(2) of the whole line, so a killed process leaves
  * at most a torn last line, which reopening for resume cuts off.
  */
-import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { UsageError } from '../core/errors.js';
 
 export const CERTIFY_COLUMNS = ['idx', 'label', 'predict', 'radius', 'correct', 'time', 'pA_lower', 'radius_smoothing', 'count_A', 'n'];
@@ -24,6 +25,7 @@ export class TsvLog {
     readonly columns: string[],
   ) {
     this.done = new Set();
+    mkdirSync(dirname(path), { recursive: true });
     const header = columns.join('\t');
     if (existsSync(path)) {
       const text = readFileSync(path, 'utf8');
