@@ -7,7 +7,11 @@ function findRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'smooth-reduce') return dir;
+    if (
+      existsSync(pkg) &&
+      (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'smooth-reduce'
+    )
+      return dir;
     const up = dirname(dir);
     if (up === dir) throw new Error('cannot find the smooth-reduce package root');
     dir = up;
@@ -15,5 +19,6 @@ function findRoot(): string {
 }
 
 export const packageRoot = findRoot();
-export const packageVersion = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string })
-  .version;
+export const packageVersion = (
+  JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }
+).version;

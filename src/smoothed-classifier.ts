@@ -127,7 +127,9 @@ export function validateSmoothingOptions(o: SmoothingOptions): void {
   if (!(o.alpha > 0 && o.alpha < 1)) bad(`--alpha must be in (0, 1), got ${o.alpha}`);
   if (!Number.isInteger(o.n) || o.n < 1) bad(`--n must be a positive integer, got ${o.n}`);
   if (!Number.isInteger(o.n0) || o.n0 < 1) bad(`--n0 must be a positive integer, got ${o.n0}`);
-  if (o.n0 > o.n) bad(`--n0 (${o.n0}) must not exceed --n (${o.n}): n0 only selects the class, n certifies it`);
+  if (o.n0 > o.n)
+    bad(`--n0 (${o.n0}) must not exceed --n (${o.n}): n0 only selects the class, n certifies it`);
   if (!Number.isInteger(o.batch) || o.batch < 1) bad(`--batch must be a positive integer, got ${o.batch}`);
-  if (!Number.isSafeInteger(o.seed) || o.seed < 0) bad(`--seed must be a non-negative integer, got ${o.seed}`);
+  if (!Number.isSafeInteger(o.seed) || o.seed < 0)
+    bad(`--seed must be a non-negative integer, got ${o.seed}`);
 }

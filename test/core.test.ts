@@ -62,7 +62,14 @@ test('soundness: certified radii of a linear classifier never exceed the exact r
   const norm = Math.hypot(...w);
   const f = linear(w, 0.1, side);
   const alpha = 0.01;
-  const g = new SmoothedClassifier(f, f.inputShape, { ...defaultSmoothingOptions, sigma: 0.5, n0: 50, n: 2000, alpha, batch: 500 });
+  const g = new SmoothedClassifier(f, f.inputShape, {
+    ...defaultSmoothingOptions,
+    sigma: 0.5,
+    n0: 50,
+    n: 2000,
+    alpha,
+    batch: 500,
+  });
   let violations = 0;
   let tight = 0;
   const trials = 60;
@@ -86,8 +93,20 @@ test('soundness through Smooth-Mean patches: input-space radii respect the resiz
   const w = new Float32Array(side * side).fill(1);
   const b = -8;
   const f = linear(w, b, side);
-  const opts = { ...defaultSmoothingOptions, method: 'mean' as const, resize: { height: 6, width: 6 }, stride: 2 };
-  const g = new SmoothedClassifier(f, f.inputShape, { ...opts, sigma: 0.25, n0: 50, n: 4000, alpha: 0.01, batch: 500 });
+  const opts = {
+    ...defaultSmoothingOptions,
+    method: 'mean' as const,
+    resize: { height: 6, width: 6 },
+    stride: 2,
+  };
+  const g = new SmoothedClassifier(f, f.inputShape, {
+    ...opts,
+    sigma: 0.25,
+    n0: 50,
+    n: 4000,
+    alpha: 0.01,
+    batch: 500,
+  });
   const R = resizeMap(1, side, side, 6, 6, 'bilinear');
   const probe = g.reducer.prepare(new Float32Array(16), 0);
   const k = probe.copies;
@@ -114,5 +133,8 @@ test('soundness through Smooth-Mean patches: input-space radii respect the resiz
     if (c.radiusSmoothing > truth) unsoundIfIgnored++;
   }
   assert.ok(violations <= 2, `${violations} violations in ${trials}`);
-  assert.ok(unsoundIfIgnored > trials / 4, `a certifier ignoring ||R|| would violate only ${unsoundIfIgnored} times`);
+  assert.ok(
+    unsoundIfIgnored > trials / 4,
+    `a certifier ignoring ||R|| would violate only ${unsoundIfIgnored} times`,
+  );
 });

@@ -66,16 +66,37 @@ function addRunOptions(cmd: Command): Command {
   return cmd
     .requiredOption('--model <path>', 'ONNX model (model.json model card beside it)')
     .option('--card <path>', 'model card, if not model.json beside the model')
-    .requiredOption('--data <path>', 'data set: IDX images file or folder, CIFAR binary, or folder of class folders')
+    .requiredOption(
+      '--data <path>',
+      'data set: IDX images file or folder, CIFAR binary, or folder of class folders',
+    )
     .option('--labels <path>', 'IDX labels file (default: derived from the images file name)')
     .option('--sigma <s>', 'noise level, in the pixel scale of the data (e.g. [0, 1])', num, d.sigma)
-    .option('--method <m>', 'rs (plain randomized smoothing) | max (Smooth-Max) | mean (Smooth-Mean)', oneOf('rs', 'max', 'mean'), d.method)
-    .option('--resize <N|HxW>', 'Smooth-Reduce: resize the input to this size (default: input size + 4)', size)
+    .option(
+      '--method <m>',
+      'rs (plain randomized smoothing) | max (Smooth-Max) | mean (Smooth-Mean)',
+      oneOf('rs', 'max', 'mean'),
+      d.method,
+    )
+    .option(
+      '--resize <N|HxW>',
+      'Smooth-Reduce: resize the input to this size (default: input size + 4)',
+      size,
+    )
     .option('--resize-mode <m>', 'bilinear | nearest', oneOf('bilinear', 'nearest'), d.resizeMode)
     .option('--stride <t>', 'Smooth-Reduce: patch stride', num, d.stride)
-    .option('--max-patches <k>', 'Smooth-Reduce: at most k patches (with --random-patches: k random ones)', num)
+    .option(
+      '--max-patches <k>',
+      'Smooth-Reduce: at most k patches (with --random-patches: k random ones)',
+      num,
+    )
     .option('--random-patches', 'Smooth-Reduce: random patch positions (seeded per input)', false)
-    .option('--noise <mode>', 'correlated (on the resized image) | uncorrelated (per patch) | input (before resizing)', oneOf('correlated', 'uncorrelated', 'input'), d.noise)
+    .option(
+      '--noise <mode>',
+      'correlated (on the resized image) | uncorrelated (per patch) | input (before resizing)',
+      oneOf('correlated', 'uncorrelated', 'input'),
+      d.noise,
+    )
     .option('--aggregate <over>', 'reduce over logits | softmax', oneOf('logits', 'softmax'), d.aggregate)
     .option('--n0 <n>', 'selection samples', num, d.n0)
     .option('--n <n>', 'estimation samples', num, d.n)
@@ -100,27 +121,38 @@ function observer(flags: RunFlags): RunObserver {
   return {
     start(t, done, m) {
       total = t;
-      if (flags.json) console.log(JSON.stringify({ event: 'start', total: t, resumed: done, label: m.label }));
-      say(`${m.label}: ${t} inputs (${done} already in ${flags.out}); radii in input space, smoothing space: ${m.smoothingSpace}`);
+      if (flags.json)
+        console.log(JSON.stringify({ event: 'start', total: t, resumed: done, label: m.label }));
+      say(
+        `${m.label}: ${t} inputs (${done} already in ${flags.out}); radii in input space, smoothing space: ${m.smoothingSpace}`,
+      );
     },
     input(e, done) {
       if (e.correct && e.prediction >= 0) certified++;
       if (flags.json) console.log(JSON.stringify({ event: 'input', done, total, ...e }));
       else if (!flags.quiet && (Date.now() - last > 2000 || done === total)) {
         last = Date.now();
-        say(`[${done}/${total}] idx ${e.idx}: predict ${e.prediction} label ${e.label} radius ${e.radius.toFixed(3)} (${e.seconds.toFixed(2)} s); correct so far ${certified}`);
+        say(
+          `[${done}/${total}] idx ${e.idx}: predict ${e.prediction} label ${e.label} radius ${e.radius.toFixed(3)} (${e.seconds.toFixed(2)} s); correct so far ${certified}`,
+        );
       }
     },
     finish(s) {
       if (flags.json) console.log(JSON.stringify({ event: 'finish', ...s }));
-      say(`done: ${s.total} inputs, ${s.correct} correct, ${s.abstained} abstained (this session), ${s.seconds.toFixed(1)} s; log ${flags.out}`);
+      say(
+        `done: ${s.total} inputs, ${s.correct} correct, ${s.abstained} abstained (this session), ${s.seconds.toFixed(1)} s; log ${flags.out}`,
+      );
     },
   };
 }
 
 async function run(command: 'certify' | 'predict', flags: RunFlags): Promise<void> {
   const dataset = openDataset(flags.data, { labels: flags.labels });
-  const classifier = await OnnxClassifier.load(flags.model, { card: flags.card, device: flags.device, threads: flags.threads });
+  const classifier = await OnnxClassifier.load(flags.model, {
+    card: flags.card,
+    device: flags.device,
+    threads: flags.threads,
+  });
   try {
     await runCertification(
       {
@@ -145,12 +177,12 @@ export function buildProgram(): Command {
   const program = new Command('smooth-reduce')
     .version(packageVersion)
     .description('Certified L2 robustness of ONNX classifiers: randomized smoothing and Smooth-Reduce');
-  addRunOptions(program.command('certify').description('CERTIFY every selected input; writes a Cohen-style TSV log')).action(
-    (flags: RunFlags) => run('certify', flags),
-  );
-  addRunOptions(program.command('predict').description('PREDICT (binomial test) every selected input')).action((flags: RunFlags) =>
-    run('predict', flags),
-  );
+  addRunOptions(
+    program.command('certify').description('CERTIFY every selected input; writes a Cohen-style TSV log'),
+  ).action((flags: RunFlags) => run('certify', flags));
+  addRunOptions(
+    program.command('predict').description('PREDICT (binomial test) every selected input'),
+  ).action((flags: RunFlags) => run('predict', flags));
   registerAnalyze(program);
   registerPlot(program);
   registerCompare(program);

@@ -67,14 +67,27 @@ export function identityMismatch(previous: RunIdentity, current: RunIdentity): s
   const walk = (a: unknown, b: unknown, key: string) => {
     if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
       const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-      for (const k of keys) walk((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], key ? `${key}.${k}` : k);
+      for (const k of keys)
+        walk((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], key ? `${key}.${k}` : k);
     } else if (JSON.stringify(a) !== JSON.stringify(b)) {
       diffs.push(`${key}: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`);
     }
   };
   walk(
-    { command: previous.command, options: previous.options, model: { sha256: previous.model.sha256 }, data: previous.data, selection: previous.selection },
-    { command: current.command, options: current.options, model: { sha256: current.model.sha256 }, data: current.data, selection: current.selection },
+    {
+      command: previous.command,
+      options: previous.options,
+      model: { sha256: previous.model.sha256 },
+      data: previous.data,
+      selection: previous.selection,
+    },
+    {
+      command: current.command,
+      options: current.options,
+      model: { sha256: current.model.sha256 },
+      data: current.data,
+      selection: current.selection,
+    },
     '',
   );
   return diffs.length ? diffs.join(', ') : null;

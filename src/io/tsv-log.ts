@@ -8,7 +8,18 @@ import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync
 import { dirname } from 'node:path';
 import { UsageError } from '../core/errors.js';
 
-export const CERTIFY_COLUMNS = ['idx', 'label', 'predict', 'radius', 'correct', 'time', 'pA_lower', 'radius_smoothing', 'count_A', 'n'];
+export const CERTIFY_COLUMNS = [
+  'idx',
+  'label',
+  'predict',
+  'radius',
+  'correct',
+  'time',
+  'pA_lower',
+  'radius_smoothing',
+  'count_A',
+  'n',
+];
 export const PREDICT_COLUMNS = ['idx', 'label', 'predict', 'correct', 'time', 'p_value', 'count_A', 'n'];
 
 export class TsvLog {
@@ -30,9 +41,14 @@ export class TsvLog {
     if (existsSync(path)) {
       const text = readFileSync(path, 'utf8');
       const complete = text.lastIndexOf('\n') + 1;
-      const lines = text.slice(0, complete).split('\n').filter((l) => l.length > 0);
+      const lines = text
+        .slice(0, complete)
+        .split('\n')
+        .filter((l) => l.length > 0);
       if (lines.length > 0 && lines[0] !== header) {
-        throw new UsageError(`${path} exists with other columns (${lines[0].split('\t').join(' ')}); choose another --out`);
+        throw new UsageError(
+          `${path} exists with other columns (${lines[0].split('\t').join(' ')}); choose another --out`,
+        );
       }
       for (const line of lines.slice(1)) this.done.add(Number(line.split('\t', 1)[0]));
       const fix = openSync(path, 'r+');

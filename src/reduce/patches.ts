@@ -39,7 +39,8 @@ export function gridPositions(
   if (maxPatches === undefined || maxPatches >= all.length) return all;
   if (maxPatches === 1) return [all[Math.floor(all.length / 2)]];
   const picked: PatchPosition[] = [];
-  for (let i = 0; i < maxPatches; i++) picked.push(all[Math.round((i * (all.length - 1)) / (maxPatches - 1))]);
+  for (let i = 0; i < maxPatches; i++)
+    picked.push(all[Math.round((i * (all.length - 1)) / (maxPatches - 1))]);
   return picked;
 }
 

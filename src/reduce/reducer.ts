@@ -107,7 +107,8 @@ export class Reducer {
       this.geometry = { smoothingSpace: 'input', smoothingShape: shape3(inputShape), copies: 1 };
       return;
     }
-    if (!Number.isInteger(o.stride) || o.stride < 1) throw new UsageError(`--stride must be >= 1, got ${o.stride}`);
+    if (!Number.isInteger(o.stride) || o.stride < 1)
+      throw new UsageError(`--stride must be >= 1, got ${o.stride}`);
     if (o.maxPatches !== undefined && (!Number.isInteger(o.maxPatches) || o.maxPatches < 1)) {
       throw new UsageError(`--max-patches must be a positive integer, got ${o.maxPatches}`);
     }
@@ -122,7 +123,14 @@ export class Reducer {
       );
     }
     this.resized = { channels: inputShape.channels, height: size.height, width: size.width };
-    const perChannel = resizeMap(1, inputShape.height, inputShape.width, size.height, size.width, o.resizeMode);
+    const perChannel = resizeMap(
+      1,
+      inputShape.height,
+      inputShape.width,
+      size.height,
+      size.width,
+      o.resizeMode,
+    );
     this.resizeR = resizeMap(
       inputShape.channels,
       inputShape.height,
@@ -131,27 +139,44 @@ export class Reducer {
       size.width,
       o.resizeMode,
     );
-    const k = o.randomPatches ? o.maxPatches! : gridPositions(size.height, size.width, modelShape, o.stride, o.maxPatches).length;
+    const k = o.randomPatches
+      ? o.maxPatches!
+      : gridPositions(size.height, size.width, modelShape, o.stride, o.maxPatches).length;
     if (o.noise === 'correlated') this.resizeNorm = operatorNorm(perChannel).upper;
     const space = {
-      correlated: { name: `resized image (${size.height}x${size.width}, ${o.resizeMode})`, shape: shape3(this.resized) },
+      correlated: {
+        name: `resized image (${size.height}x${size.width}, ${o.resizeMode})`,
+        shape: shape3(this.resized),
+      },
       input: { name: 'input', shape: shape3(inputShape) },
-      uncorrelated: { name: `stacked patches (${k} x ${formatShape(modelShape)})`, shape: [k, ...shape3(modelShape)] },
+      uncorrelated: {
+        name: `stacked patches (${k} x ${formatShape(modelShape)})`,
+        shape: [k, ...shape3(modelShape)],
+      },
     }[o.noise];
     this.geometry = { smoothingSpace: space.name, smoothingShape: space.shape, copies: k };
-    if (!o.randomPatches) this.fixed = this.build(gridPositions(size.height, size.width, modelShape, o.stride, o.maxPatches));
+    if (!o.randomPatches)
+      this.fixed = this.build(gridPositions(size.height, size.width, modelShape, o.stride, o.maxPatches));
   }
 
   /** ||M||_2 bound shared by every input, or null when it depends on the input (random patches). */
   get fixedNoiseScale(): number | null {
     if (this.options.method === 'rs') return 1;
-    return this.fixed ? this.fixed.noiseScale : this.options.noise === 'uncorrelated' ? null : this.options.noise === 'input' ? 1 : this.resizeNorm;
+    return this.fixed
+      ? this.fixed.noiseScale
+      : this.options.noise === 'uncorrelated'
+        ? null
+        : this.options.noise === 'input'
+          ? 1
+          : this.resizeNorm;
   }
 
   /** The plan for one input (its index seeds random patch positions). */
   prepare(pixels: Float32Array, index: number): Plan {
     if (pixels.length !== shapeSize(this.inputShape)) {
-      throw new UsageError(`input ${index} has ${pixels.length} values, expected ${shapeSize(this.inputShape)}`);
+      throw new UsageError(
+        `input ${index} has ${pixels.length} values, expected ${shapeSize(this.inputShape)}`,
+      );
     }
     if (this.options.method === 'rs') {
       return {
@@ -165,13 +190,25 @@ export class Reducer {
     const g = this.fixed ?? this.build(this.randomPositionsFor(index));
     const center = new Float32Array(g.map.rows);
     g.map.apply(pixels, 0, center, 0);
-    return { center, noiseScale: g.noiseScale, copies: g.positions.length, gather: g.gather, positions: g.positions };
+    return {
+      center,
+      noiseScale: g.noiseScale,
+      copies: g.positions.length,
+      gather: g.gather,
+      positions: g.positions,
+    };
   }
 
   private randomPositionsFor(index: number): PatchPosition[] {
     // A stream id far from the noise streams (which use the input index).
     const rng = new GaussianRng(this.seed, 2 ** 40 + index);
-    return randomPositions(this.resized.height, this.resized.width, this.modelShape, this.options.maxPatches!, rng);
+    return randomPositions(
+      this.resized.height,
+      this.resized.width,
+      this.modelShape,
+      this.options.maxPatches!,
+      rng,
+    );
   }
 
   private build(positions: PatchPosition[]) {
@@ -190,9 +227,21 @@ export class Reducer {
         return { positions, map: LinearMap.identity(R.cols), gather: R.selectRows(rows), noiseScale: 1 };
       case 'uncorrelated': {
         const map = R.selectRows(rows);
-        const perChannel = resizeMap(1, this.inputShape.height, this.inputShape.width, height, width, this.options.resizeMode);
+        const perChannel = resizeMap(
+          1,
+          this.inputShape.height,
+          this.inputShape.width,
+          height,
+          width,
+          this.options.resizeMode,
+        );
         const single = perChannel.selectRows(patchPixelIndices(positions, 1, height, width, this.modelShape));
-        return { positions, map, gather: LinearMap.identity(map.rows), noiseScale: operatorNorm(single).upper };
+        return {
+          positions,
+          map,
+          gather: LinearMap.identity(map.rows),
+          noiseScale: operatorNorm(single).upper,
+        };
       }
     }
   }

@@ -69,7 +69,13 @@ export function describeMethod(o: SmoothingOptions, copies: number): string {
 
 /** Options that change certificates; batch size does not (noise is drawn per sample, in order). */
 function certificateOptions(o: SmoothingOptions, command: 'certify' | 'predict'): Record<string, unknown> {
-  const base: Record<string, unknown> = { method: o.method, sigma: o.sigma, n: o.n, alpha: o.alpha, seed: o.seed };
+  const base: Record<string, unknown> = {
+    method: o.method,
+    sigma: o.sigma,
+    n: o.n,
+    alpha: o.alpha,
+    seed: o.seed,
+  };
   if (command === 'certify') base.n0 = o.n0;
   if (o.method !== 'rs') {
     Object.assign(base, {
@@ -99,7 +105,8 @@ export async function runCertification(req: RunRequest, observer: RunObserver): 
   const previous = existingManifest(req.out);
   if (previous) {
     const diff = identityMismatch(previous, identity);
-    if (diff) throw new UsageError(`${req.out} belongs to another run (${diff}); choose another --out or delete it`);
+    if (diff)
+      throw new UsageError(`${req.out} belongs to another run (${diff}); choose another --out or delete it`);
   }
   const log = new TsvLog(req.out, req.command === 'certify' ? CERTIFY_COLUMNS : PREDICT_COLUMNS);
   if (log.done.size > 0 && !previous) {
@@ -137,14 +144,34 @@ export async function runCertification(req: RunRequest, observer: RunObserver): 
         const c = await g.certify(input);
         const seconds = (performance.now() - t) / 1000;
         const correct = c.prediction === input.label;
-        log.append([idx, input.label, c.prediction, fmt(c.radius), correct ? 1 : 0, seconds.toFixed(3), fmt(c.pALower), fmt(c.radiusSmoothing), c.nA, req.options.n]);
+        log.append([
+          idx,
+          input.label,
+          c.prediction,
+          fmt(c.radius),
+          correct ? 1 : 0,
+          seconds.toFixed(3),
+          fmt(c.pALower),
+          fmt(c.radiusSmoothing),
+          c.nA,
+          req.options.n,
+        ]);
         event = { idx, label: input.label, prediction: c.prediction, correct, radius: c.radius, seconds };
       } else {
         const p = await g.predict(input);
         const seconds = (performance.now() - t) / 1000;
         const correct = p.prediction === input.label;
         const nA = p.prediction === ABSTAIN ? Math.max(...p.counts) : p.counts[p.prediction];
-        log.append([idx, input.label, p.prediction, correct ? 1 : 0, seconds.toFixed(3), p.pValue.toPrecision(6), nA, req.options.n]);
+        log.append([
+          idx,
+          input.label,
+          p.prediction,
+          correct ? 1 : 0,
+          seconds.toFixed(3),
+          p.pValue.toPrecision(6),
+          nA,
+          req.options.n,
+        ]);
         event = { idx, label: input.label, prediction: p.prediction, correct, radius: 0, seconds };
       }
       if (event.correct) summary.correct++;

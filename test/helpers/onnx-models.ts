@@ -53,7 +53,9 @@ export function linearModel(
         input: ['flat', 'W', 'b'],
         output: ['logits'],
         name: 'gemm',
-        attribute: [onnx.AttributeProto.create({ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 1 })],
+        attribute: [
+          onnx.AttributeProto.create({ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 1 }),
+        ],
       }),
     ],
     initializer: [tensor('W', [classes, d], weights), tensor('b', [classes], bias)],
