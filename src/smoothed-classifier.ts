@@ -11,7 +11,7 @@
 import { UsageError } from './core/errors.js';
 import { GaussianRng } from './core/rng.js';
 import type { Shape3 } from './core/shape.js';
-import { ABSTAIN, certify, predict } from './core/smooth.js';
+import { ABSTAIN, certify, certifyAdaptive, predict } from './core/smooth.js';
 import type { Classifier } from './models/classifier.js';
 import { type ReduceOptions, Reducer, defaultReduceOptions } from './reduce/reducer.js';
 import { Sampler } from './sampling/sampler.js';
@@ -26,6 +26,13 @@ export interface SmoothingOptions extends ReduceOptions {
   batch: number;
   /** run seed; input i draws its noise from stream i of this seed */
   seed: number;
+  /**
+   * Adaptive certification: stop sampling once the certificate at this INPUT-space radius is
+   * decided (null: plain CERTIFY with all n samples). See certifyAdaptive.
+   */
+  adaptiveRadius?: number | null;
+  /** looks of adaptive certification (sample counts n / 2^(K-1), ..., n), each at alpha / looks */
+  looks?: number;
 }
 
 export const defaultSmoothingOptions: SmoothingOptions = {
@@ -36,6 +43,8 @@ export const defaultSmoothingOptions: SmoothingOptions = {
   alpha: 0.001,
   batch: 400,
   seed: 0,
+  adaptiveRadius: null,
+  looks: 5,
 };
 
 export interface InputToSmooth {
@@ -55,6 +64,8 @@ export interface CertifyResult {
   cA: number;
   nA: number;
   counts: Uint32Array;
+  /** estimation samples drawn (n unless adaptive certification stopped early) */
+  samples: number;
   /** upper bound on ||M||_2, the map from input to smoothing space */
   noiseScale: number;
 }
@@ -83,12 +94,20 @@ export class SmoothedClassifier {
     });
   }
 
-  /** CERTIFY (Cohen et al., Pseudocode): class and input-space L2 radius, or abstain. */
+  /**
+   * CERTIFY (Cohen et al., Pseudocode): class and input-space L2 radius, or abstain; with
+   * `adaptiveRadius`, the sequential variant that stops once that radius is decided.
+   */
   async certify(input: InputToSmooth): Promise<CertifyResult> {
     const index = input.index ?? 0;
     const plan = this.reducer.prepare(input.pixels, index);
     const votes = this.sampler.votes(plan, this.options.sigma, new GaussianRng(this.options.seed, index));
-    const c = await certify(votes, this.options);
+    const { adaptiveRadius = null, looks = 5 } = this.options;
+    // certified at input-space radius r  <=>  smoothing-space radius >= r * noiseScale
+    const c =
+      adaptiveRadius === null
+        ? await certify(votes, this.options)
+        : await certifyAdaptive(votes, { ...this.options, radius: adaptiveRadius * plan.noiseScale, looks });
     return {
       ...c,
       radius: c.prediction === ABSTAIN ? 0 : c.radius / plan.noiseScale,
@@ -132,4 +151,8 @@ export function validateSmoothingOptions(o: SmoothingOptions): void {
   if (!Number.isInteger(o.batch) || o.batch < 1) bad(`--batch must be a positive integer, got ${o.batch}`);
   if (!Number.isSafeInteger(o.seed) || o.seed < 0)
     bad(`--seed must be a non-negative integer, got ${o.seed}`);
+  if (o.adaptiveRadius != null && !(o.adaptiveRadius >= 0 && Number.isFinite(o.adaptiveRadius)))
+    bad(`--adaptive-radius must be a radius >= 0, got ${o.adaptiveRadius}`);
+  if (o.looks !== undefined && (!Number.isInteger(o.looks) || o.looks < 1 || o.looks > 20))
+    bad(`--looks must be an integer in [1, 20], got ${o.looks}`);
 }

@@ -7,7 +7,13 @@
  * Everything here is in the smoothing space, the space where the Gaussian noise is added; the
  * caller maps the radius back to the input space (see ../api.ts and the spec, section 3).
  */
-import { binomialTwoSidedPValue, clopperPearsonLower, phiInverse } from './stats.js';
+import {
+  binomialTwoSidedPValue,
+  clopperPearsonLower,
+  clopperPearsonUpper,
+  phi,
+  phiInverse,
+} from './stats.js';
 
 /** Draws `num` fresh noisy samples N(0, sigma^2 I) around the input and returns per-class vote counts. */
 export type VoteSource = (num: number) => Promise<Uint32Array>;
@@ -38,6 +44,8 @@ export interface Certificate {
   nA: number;
   /** estimation-sample vote counts per class */
   counts: Uint32Array;
+  /** estimation samples drawn (n, or fewer when adaptive certification stopped early) */
+  samples: number;
 }
 
 export interface Prediction {
@@ -60,8 +68,76 @@ export async function certify(votes: VoteSource, p: CertifyParams): Promise<Cert
   const counts = await votes(p.n);
   const nA = counts[cA];
   const pALower = clopperPearsonLower(nA, p.n, p.alpha);
-  if (pALower < 0.5) return { prediction: ABSTAIN, radius: 0, pALower, cA, nA, counts };
-  return { prediction: cA, radius: p.sigma * phiInverse(pALower), pALower, cA, nA, counts };
+  if (pALower < 0.5) return { prediction: ABSTAIN, radius: 0, pALower, cA, nA, counts, samples: p.n };
+  return { prediction: cA, radius: p.sigma * phiInverse(pALower), pALower, cA, nA, counts, samples: p.n };
+}
+
+export interface AdaptiveParams extends CertifyParams {
+  /** the radius (smoothing space) whose certificate decides when to stop */
+  radius: number;
+  /** number of looks K: sample counts n / 2^(K-1), ..., n / 2, n */
+  looks: number;
+}
+
+/**
+ * Adaptive CERTIFY: the same certificate as CERTIFY, but sampling stops as soon as the question
+ * "is cA certified at `radius`?" is decided, in the spirit of Horvath et al.'s adaptive sampling
+ * (ICLR 2022). Estimation samples accumulate over K looks at n_k = n / 2^(K-k); at each look the
+ * Clopper-Pearson bounds are taken at alpha / K, so by the union bound all K lower bounds hold at
+ * once with probability >= 1 - alpha and any certificate returned is sound at level alpha:
+ *
+ *   select cA on n0 samples
+ *   for k = 1..K: draw up to n_k samples; nA = votes for cA
+ *     pA_lo = LowerConfBound(nA, n_k, 1 - alpha/K), pA_hi = UpperConfBound(nA, n_k, 1 - alpha/K)
+ *     if pA_lo >= Phi(radius / sigma) and pA_lo >= 1/2: return (cA, sigma PhiInv(pA_lo))  (decided: yes)
+ *     if pA_hi <  Phi(radius / sigma) or k = K: stop                                   (decided: no)
+ *   return (cA, sigma PhiInv(pA_lo)) if pA_lo >= 1/2, else ABSTAIN
+ */
+export async function certifyAdaptive(votes: VoteSource, p: AdaptiveParams): Promise<Certificate> {
+  checkParams(p.sigma, p.n, p.alpha);
+  if (!Number.isInteger(p.n0) || p.n0 < 1) throw new RangeError(`n0 must be a positive integer, got ${p.n0}`);
+  if (!Number.isInteger(p.looks) || p.looks < 1)
+    throw new RangeError(`looks must be a positive integer, got ${p.looks}`);
+  if (!(p.radius >= 0) || !Number.isFinite(p.radius))
+    throw new RangeError(`radius must be >= 0, got ${p.radius}`);
+  const cA = argmax(await votes(p.n0));
+  const target = phi(p.radius / p.sigma);
+  const alphaLook = p.alpha / p.looks;
+  let total = new Uint32Array(0);
+  let drawn = 0;
+  let pALower = 0;
+  for (const nk of adaptiveSchedule(p.n, p.looks)) {
+    const fresh = await votes(nk - drawn);
+    if (total.length === 0) total = new Uint32Array(fresh.length);
+    for (let c = 0; c < fresh.length; c++) total[c] += fresh[c];
+    drawn = nk;
+    const nA = total[cA];
+    pALower = clopperPearsonLower(nA, drawn, alphaLook);
+    if (pALower >= target && pALower >= 0.5) break;
+    if (clopperPearsonUpper(nA, drawn, alphaLook) < target) break;
+  }
+  const nA = total[cA];
+  if (pALower < 0.5)
+    return { prediction: ABSTAIN, radius: 0, pALower, cA, nA, counts: total, samples: drawn };
+  return {
+    prediction: cA,
+    radius: p.sigma * phiInverse(pALower),
+    pALower,
+    cA,
+    nA,
+    counts: total,
+    samples: drawn,
+  };
+}
+
+/** Cumulative sample counts of the K looks: ceil(n / 2^(K-k)) for k = 1..K, strictly increasing, ending at n. */
+export function adaptiveSchedule(n: number, looks: number): number[] {
+  const out: number[] = [];
+  for (let k = 1; k <= looks; k++) {
+    const nk = Math.ceil(n / 2 ** (looks - k));
+    if (nk > (out.at(-1) ?? 0)) out.push(nk);
+  }
+  return out;
 }
 
 /**

@@ -3,6 +3,7 @@
  * delegated to @stdlib so that their numerics are a well-kept library's, not ours.
  */
 import betaQuantile from '@stdlib/stats-base-dists-beta-quantile';
+import normalCdf from '@stdlib/stats-base-dists-normal-cdf';
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 import binomialTest from '@stdlib/stats-binomial-test';
 
@@ -15,6 +16,21 @@ export function clopperPearsonLower(successes: number, trials: number, alpha: nu
   checkCounts(successes, trials);
   if (successes === 0) return 0;
   return betaQuantile(alpha, successes, trials - successes + 1);
+}
+
+/**
+ * One-sided (1 - alpha) Clopper-Pearson upper confidence bound: BetaQuantile(1 - alpha; k + 1, n - k),
+ * and 1 when k = n.
+ */
+export function clopperPearsonUpper(successes: number, trials: number, alpha: number): number {
+  checkCounts(successes, trials);
+  if (successes === trials) return 1;
+  return betaQuantile(1 - alpha, successes + 1, trials - successes);
+}
+
+/** Phi, the standard normal CDF. */
+export function phi(x: number): number {
+  return normalCdf(x, 0, 1);
 }
 
 /** PhiInv, the standard normal quantile. */

@@ -2,6 +2,7 @@
  * A Classifier backed by ONNX Runtime (onnxruntime-node), with its model card.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import ort from 'onnxruntime-node';
@@ -16,7 +17,7 @@ export interface LoadOptions {
   /** explicit model card path; default: model.json beside the .onnx file */
   card?: string;
   device?: Device;
-  /** ONNX Runtime intra-op threads (default: ONNX Runtime's choice, all cores) */
+  /** ONNX Runtime intra-op threads (default: every core Node reports, `os.availableParallelism()`) */
   threads?: number;
 }
 
@@ -60,7 +61,7 @@ export class OnnxClassifier implements Classifier {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: [options.device ?? 'cpu'],
       graphOptimizationLevel: 'all',
-      ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+      intraOpNumThreads: options.threads ?? availableParallelism(),
     };
     let session: ort.InferenceSession;
     try {

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Reproduces every certification run behind docs/results.md.
+#
+#   bash scripts/results.sh            # all runs, in priority order (resumable: rerun to continue)
+#   bash scripts/results.sh fmnist     # only the runs whose name contains "fmnist"
+#
+# Logs and manifests go to docs/results/logs/. An interrupted run loses nothing: rerunning the
+# script resumes every log after its last complete line. CIFAR-10 runs need the JPEG test set:
+# set CIFAR_DIR or have ../shared/datasets/cifar10-jpeg.tar.gz (extracted to data/cifar10-jpeg).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+filter="${1:-}"
+out=docs/results/logs
+mkdir -p "$out"
+[ -f dist/src/cli/main.js ] || npm run build
+cli=(node "${SMOOTH_REDUCE_CLI:-dist/src/cli/main.js}")
+
+fmnist=data/fashion-mnist-sample
+cifar="${CIFAR_DIR:-data/cifar10-jpeg/test}"
+
+# Common statistics: n0 = 100, n = 1,000, alpha = 0.001, seed 0.
+common=(--n0 100 --n 1000 --alpha 0.001 --batch 500 --seed 0 --quiet)
+# Fashion-MNIST: every 2nd of the bundled first 1,000 test images (500 inputs).
+fm_sel=(--data "$fmnist" --skip 2)
+# CIFAR-10: every 20th test image (500 inputs, 50 per class), as Cohen et al. subsample.
+cf_sel=(--data "$cifar" --skip 20)
+
+run() {
+  local name="$1"
+  shift
+  [[ -z "$filter" || "$name" == *"$filter"* ]] || return 0
+  if [[ "$name" == cifar* && ! -d "$cifar" ]]; then
+    if [ -f ../shared/datasets/cifar10-jpeg.tar.gz ]; then
+      mkdir -p data/cifar10-jpeg
+      tar xzf ../shared/datasets/cifar10-jpeg.tar.gz -C data/cifar10-jpeg
+    else
+      echo "skipping $name: no CIFAR-10 test folder at $cifar (set CIFAR_DIR)" >&2
+      return 0
+    fi
+  fi
+  echo "$(date -u +%H:%M:%S) $name"
+  "${cli[@]}" certify "$@" "${common[@]}" --out "$out/$name.tsv"
+}
+
+fm25=(--model models/fmnist-cnn-s025 --sigma 0.25 "${fm_sel[@]}")
+cf25=(--model models/cifar10-cnn-s025 --sigma 0.25 "${cf_sel[@]}")
+cf50=(--model models/cifar10-cnn-s050 --sigma 0.5 "${cf_sel[@]}")
+
+# 1. Fashion-MNIST, sigma 0.25: RS vs Smooth-Max vs Smooth-Mean (28 -> 32, stride 2: 9 patches).
+run fmnist-s025-rs "${fm25[@]}" --method rs
+run fmnist-s025-max9 "${fm25[@]}" --method max --resize 32 --stride 2
+run fmnist-s025-mean9 "${fm25[@]}" --method mean --resize 32 --stride 2
+# 2. CIFAR-10, sigma 0.25 (32 -> 36, stride 2: 9 patches, the paper's setting).
+run cifar10-s025-rs "${cf25[@]}" --method rs
+run cifar10-s025-mean9 "${cf25[@]}" --method mean --resize 36 --stride 2
+# 3. Fashion-MNIST, other noise levels.
+for s in 012 050 100; do
+  sigma=$(awk "BEGIN { print $s / 100 }")
+  fm=(--model "models/fmnist-cnn-s$s" --sigma "$sigma" "${fm_sel[@]}")
+  run "fmnist-s$s-rs" "${fm[@]}" --method rs
+  run "fmnist-s$s-mean9" "${fm[@]}" --method mean --resize 32 --stride 2
+done
+# 4. Fashion-MNIST, sigma 0.25 ablations: softmax vs logits, uncorrelated vs correlated noise,
+#    4 patches (stride 4) vs 9.
+run fmnist-s025-mean9-softmax "${fm25[@]}" --method mean --resize 32 --stride 2 --aggregate softmax
+run fmnist-s025-mean9-uncorrelated "${fm25[@]}" --method mean --resize 32 --stride 2 --noise uncorrelated
+run fmnist-s025-mean4 "${fm25[@]}" --method mean --resize 32 --stride 4
+# 5. CIFAR-10: Smooth-Max, and sigma 0.5.
+run cifar10-s025-max9 "${cf25[@]}" --method max --resize 36 --stride 2
+run cifar10-s050-rs "${cf50[@]}" --method rs
+run cifar10-s050-mean9 "${cf50[@]}" --method mean --resize 36 --stride 2
+# 6. Fashion-MNIST, 25 patches (stride 1).
+run fmnist-s025-mean25 "${fm25[@]}" --method mean --resize 32 --stride 1
+echo "$(date -u +%H:%M:%S) done"

@@ -1,0 +1,185 @@
+/**
+ * Soundness of the certificates against classifiers whose exact robust radius is known
+ * (spec, section 3, "Analytic check"). A sound certifier exceeds the exact radius with probability
+ * at most alpha per certificate; each test also checks that the radii are tight, and that a
+ * certifier which reported the smoothing-space radius as input-space would fail.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { GaussianRng } from '../src/core/rng.js';
+import { adaptiveSchedule, certify, certifyAdaptive } from '../src/core/smooth.js';
+import { phi, phiInverse } from '../src/core/stats.js';
+import { resizeMap } from '../src/reduce/resize.js';
+import type { NoiseMode } from '../src/reduce/reducer.js';
+import { SmoothedClassifier, defaultSmoothingOptions } from '../src/smoothed-classifier.js';
+import { linearClassifier } from './helpers/linear-classifier.js';
+
+/** Upper end of a one-sided binomial acceptance region: P[X > k] < 1e-4 for X ~ Bin(trials, p). */
+function maxExpectedViolations(trials: number, p: number): number {
+  return Math.ceil(trials * p + 4 * Math.sqrt(trials * p * (1 - p)) + 1);
+}
+
+test('soundness, plain RS: certified radii of a linear classifier stay within the exact radius', async () => {
+  const side = 4;
+  const rng = new GaussianRng(1, 1);
+  const w = new Float32Array(side * side).map(() => rng.nextGaussian());
+  const norm = Math.hypot(...w);
+  const f = linearClassifier(w, 0.1, side);
+  const alpha = 0.01;
+  const g = new SmoothedClassifier(f, f.inputShape, {
+    ...defaultSmoothingOptions,
+    sigma: 0.5,
+    n0: 50,
+    n: 2000,
+    alpha,
+    batch: 500,
+  });
+  let violations = 0;
+  let ratio = 0;
+  let certified = 0;
+  const trials = 100;
+  for (let i = 0; i < trials; i++) {
+    const x = new Float32Array(side * side).map(() => rng.nextGaussian() * 0.3);
+    let z = 0.1;
+    for (let j = 0; j < x.length; j++) z += w[j] * x[j];
+    const truth = Math.abs(z) / norm;
+    const c = await g.certify({ pixels: x, index: i });
+    if (c.prediction < 0) continue;
+    certified++;
+    ratio += c.radius / truth;
+    if (c.prediction !== (z > 0 ? 1 : 0) || c.radius > truth) violations++;
+  }
+  assert.ok(violations <= maxExpectedViolations(trials, alpha), `${violations} violations in ${trials}`);
+  assert.ok(certified > trials / 2 && ratio / certified > 0.6, `radii far below the exact radius`);
+});
+
+// Smooth-Mean of a linear f on the 4 patches (stride 2) of a 4x4 input resized to 6x6 (bilinear):
+// in every noise mode the smoothed classifier is g(x) = [u.(R x) + b > 0] with u = mean_i P_i^T w,
+// so the exact input-space radius is |u.(R x) + b| / ||R^T u||. What differs is the space the noise
+// lives in and hence the norm the certifier must divide by: ||R|| (correlated), ||T|| (uncorrelated),
+// 1 (input).
+const modes: { noise: NoiseMode; minMeanRatio: number }[] = [
+  { noise: 'correlated', minMeanRatio: 0.5 },
+  { noise: 'uncorrelated', minMeanRatio: 0.4 },
+  { noise: 'input', minMeanRatio: 0.7 },
+];
+for (const { noise, minMeanRatio } of modes) {
+  test(`soundness, Smooth-Mean with ${noise} noise: input-space radii respect the exact radius`, async () => {
+    const side = 4;
+    const big = 6;
+    const w = new Float32Array(side * side).fill(1);
+    const b = -8;
+    const f = linearClassifier(w, b, side);
+    const alpha = 0.01;
+    const g = new SmoothedClassifier(f, f.inputShape, {
+      ...defaultSmoothingOptions,
+      method: 'mean',
+      noise,
+      resize: { height: big, width: big },
+      stride: 2,
+      sigma: 0.25,
+      n0: 50,
+      n: 4000,
+      alpha,
+      batch: 500,
+    });
+    const tops = [0, 2];
+    const u = new Float64Array(big * big);
+    for (const top of tops)
+      for (const left of tops)
+        for (let i = 0; i < side; i++)
+          for (let j = 0; j < side; j++) u[(top + i) * big + left + j] += w[i * side + j] / 4;
+    const rtu = new Float64Array(side * side);
+    resizeMap(1, side, side, big, big, 'bilinear').mulTransposed(u, rtu);
+    const rtuNorm = Math.hypot(...rtu);
+    const rng = new GaussianRng(5, 5);
+    let violations = 0;
+    let unsoundIfIgnored = 0;
+    let certified = 0;
+    let ratio = 0;
+    const trials = 80;
+    for (let i = 0; i < trials; i++) {
+      const x = new Float32Array(side * side).map(() => 0.5 + 0.15 * rng.nextGaussian());
+      let d = b;
+      for (let j = 0; j < x.length; j++) d += rtu[j] * x[j];
+      const truth = Math.abs(d) / rtuNorm;
+      const c = await g.certify({ pixels: x, index: i });
+      if (c.prediction < 0) continue;
+      certified++;
+      ratio += c.radius / truth;
+      if (c.prediction !== (d > 0 ? 1 : 0) || c.radius > truth) violations++;
+      if (c.radiusSmoothing > truth) unsoundIfIgnored++;
+    }
+    assert.ok(violations <= maxExpectedViolations(trials, alpha), `${violations} violations in ${trials}`);
+    assert.ok(certified > trials / 2, `only ${certified} of ${trials} certified`);
+    assert.ok(
+      ratio / certified > minMeanRatio,
+      `mean radius / exact radius ${(ratio / certified).toFixed(2)}`,
+    );
+    if (noise === 'input') assert.equal(g.reducer.fixedNoiseScale, 1);
+    else
+      assert.ok(
+        unsoundIfIgnored > trials / 4,
+        `a certifier ignoring the ${noise} map's norm would violate only ${unsoundIfIgnored} times`,
+      );
+  });
+}
+
+/** Votes of a base classifier whose true top-class probability is exactly pA (two classes). */
+function bernoulliVotes(pA: number, rng: GaussianRng) {
+  return async (num: number) => {
+    const counts = new Uint32Array(2);
+    for (let i = 0; i < num; i++) counts[rng.nextUniform() < pA ? 0 : 1]++;
+    return counts;
+  };
+}
+
+test('adaptive certification keeps alpha: a radius above the true one is certified at most alpha of the time', async () => {
+  // True pA = 0.9, sigma = 1: the exact radius is PhiInv(0.9) = 1.28. Ask to decide a radius whose
+  // target probability 0.915 is just above pA, where a procedure that tested every look at the full
+  // alpha would certify it far more often than alpha.
+  const pA = 0.9;
+  const truth = phiInverse(pA);
+  const alpha = 0.05;
+  const params = { sigma: 1, n0: 20, n: 4000, alpha, looks: 5, radius: phiInverse(0.915) };
+  const trials = 1500;
+  let adaptiveViolations = 0;
+  let plainViolations = 0;
+  for (let t = 0; t < trials; t++) {
+    const a = await certifyAdaptive(bernoulliVotes(pA, new GaussianRng(11, t)), params);
+    if (a.radius > truth) adaptiveViolations++;
+    const c = await certify(bernoulliVotes(pA, new GaussianRng(12, t)), params);
+    if (c.radius > truth) plainViolations++;
+  }
+  const bound = maxExpectedViolations(trials, alpha);
+  assert.ok(adaptiveViolations <= bound, `adaptive: ${adaptiveViolations} violations in ${trials}`);
+  assert.ok(plainViolations <= bound, `plain: ${plainViolations} violations in ${trials}`);
+});
+
+test('adaptive certification saves samples when the radius is decided early, and matches CERTIFY otherwise', async () => {
+  const params = { sigma: 1, n0: 20, n: 16000, alpha: 0.001, looks: 5 };
+  assert.deepEqual(adaptiveSchedule(16000, 5), [1000, 2000, 4000, 8000, 16000]);
+  assert.deepEqual(adaptiveSchedule(3, 5), [1, 2, 3]);
+  // pA = 0.99 vs a radius needing 0.8: decided at the first look.
+  const easy = await certifyAdaptive(bernoulliVotes(0.99, new GaussianRng(3, 0)), {
+    ...params,
+    radius: phiInverse(0.8),
+  });
+  assert.equal(easy.samples, 1000);
+  assert.ok(easy.radius >= phiInverse(0.8));
+  // pA = 0.6 vs a radius needing 0.95: decided "no" at the first look too; the radius returned is
+  // still a valid (smaller) certificate or an abstention.
+  const hopeless = await certifyAdaptive(bernoulliVotes(0.6, new GaussianRng(3, 1)), {
+    ...params,
+    radius: phiInverse(0.95),
+  });
+  assert.equal(hopeless.samples, 1000);
+  assert.ok(hopeless.radius < phiInverse(0.6));
+  // pA close to the target: needs every look, and reports the bound at alpha / looks.
+  const close = await certifyAdaptive(bernoulliVotes(0.8, new GaussianRng(3, 2)), {
+    ...params,
+    radius: phiInverse(0.8),
+  });
+  assert.equal(close.samples, 16000);
+  assert.ok(phi(close.radius) < 0.8 + 0.02);
+});
