@@ -138,6 +138,19 @@ export async function certifyOne(
   return g.certify(input);
 }
 
+/** One-shot PREDICT of a single input (builds the reducer each call; use SmoothedClassifier for many). */
+export async function predictOne(
+  classifier: Classifier,
+  input: InputToSmooth & { shape?: Shape3 },
+  options: Partial<SmoothingOptions> = {},
+): Promise<PredictResult> {
+  const g = new SmoothedClassifier(classifier, input.shape ?? classifier.inputShape, {
+    ...defaultSmoothingOptions,
+    ...options,
+  });
+  return g.predict(input);
+}
+
 export function validateSmoothingOptions(o: SmoothingOptions): void {
   const bad = (msg: string): never => {
     throw new UsageError(msg);
