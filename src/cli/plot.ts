@@ -1,9 +1,15 @@
 /** `smooth-reduce plot <log...> --out fig.svg|fig.png`: certified accuracy vs. radius curves. */
 import type { Command } from 'commander';
-import { LEGEND_POSITIONS, parseLegendPosition, writePlot } from '../analysis/plot.js';
 import { loadRuns, parsePositive, parseSpace, radiusTitle } from '../analysis/runs.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+
+/**
+ * analysis/plot.js (vega, vega-lite, resvg) is imported when a plot is drawn, not when the command
+ * line starts: it would add most of a second to every other command. Its LEGEND_POSITIONS, for the
+ * help (test/cli.test.ts checks the two lists agree):
+ */
+export const LEGEND_HELP = 'top-right | bottom-left | bottom-right | top-left | right | bottom | none';
 
 interface PlotCliOptions {
   out: string;
@@ -37,8 +43,9 @@ export function register(program: Command): void {
     .option('--width <px>', 'figure width in CSS pixels', '560')
     .option('--height <px>', 'figure height in CSS pixels', '360')
     .option('--scale <k>', 'PNG pixels per CSS pixel', '2')
-    .option('--legend <position>', LEGEND_POSITIONS.join(' | '), 'top-right')
+    .option('--legend <position>', LEGEND_HELP, 'top-right')
     .action(async (logs: string[], opts: PlotCliOptions) => {
+      const { parseLegendPosition, writePlot } = await import('../analysis/plot.js');
       const legend = parseLegendPosition(opts.legend);
       const loaded = loadRuns(logs, parseSpace(opts.space), opts.label);
       for (const w of loaded.warnings) console.error(`warning: ${w}`);

@@ -11,13 +11,23 @@ import { packageVersion } from '../package-root.js';
 export const MANIFEST_FORMAT = 'smooth-reduce-run';
 export const MANIFEST_VERSION = 1;
 
+/** How the data reader transforms the stored images; only the options the user gave. */
+export interface DataTransform {
+  /** image folders: shorter side scaled to this many pixels */
+  resize?: number;
+  /** image folders: central square cut after resizing */
+  centerCrop?: number;
+  /** channels the images are converted to */
+  channels?: 1 | 3;
+}
+
 /** The part of a manifest that decides the log's content: a resumed run must match it exactly. */
 export interface RunIdentity {
   command: 'certify' | 'predict';
   /** every option that changes a certificate (not batch size, threads or display) */
   options: Record<string, unknown>;
   model: { path: string; sha256: string; name: string };
-  data: { spec: string; description: string; size: number };
+  data: { spec: string; description: string; size: number; transform?: DataTransform };
   selection: { skip: number; max: number; shard: { index: number; count: number } | null };
 }
 
@@ -37,6 +47,15 @@ export interface RunManifest extends RunIdentity {
   finished: string | null;
   /** inputs in the log when the run last finished */
   lines: number | null;
+  /** for a log merged from shards (`smooth-reduce merge`): where each shard came from */
+  mergedFrom?: {
+    log: string;
+    shard: { index: number; count: number };
+    lines: number;
+    started: string;
+    finished: string | null;
+    machine: RunManifest['machine'];
+  }[];
 }
 
 export function manifestPath(logPath: string): string {

@@ -26,6 +26,8 @@ export class TsvLog {
   private readonly fd: number;
   /** indices already in the log (complete lines), when resuming */
   readonly done: Set<number>;
+  /** the fields of those complete lines, in file order */
+  readonly rows: string[][];
 
   /**
    * Opens `path` for appending. An existing log with the same header is resumed (its torn last line,
@@ -36,6 +38,7 @@ export class TsvLog {
     readonly columns: string[],
   ) {
     this.done = new Set();
+    this.rows = [];
     mkdirSync(dirname(path), { recursive: true });
     const header = columns.join('\t');
     if (existsSync(path)) {
@@ -50,7 +53,11 @@ export class TsvLog {
           `${path} exists with other columns (${lines[0].split('\t').join(' ')}); choose another --out`,
         );
       }
-      for (const line of lines.slice(1)) this.done.add(Number(line.split('\t', 1)[0]));
+      for (const line of lines.slice(1)) {
+        const fields = line.split('\t');
+        this.rows.push(fields);
+        this.done.add(Number(fields[0]));
+      }
       const fix = openSync(path, 'r+');
       ftruncateSync(fix, lines.length === 0 ? 0 : complete);
       closeSync(fix);

@@ -8,6 +8,7 @@ import { UsageError } from '../core/errors.js';
 import { ABSTAIN } from '../core/smooth.js';
 import type { Dataset } from '../data/dataset.js';
 import {
+  type DataTransform,
   type RunIdentity,
   type RunManifest,
   MANIFEST_FORMAT,
@@ -28,6 +29,11 @@ export interface RunRequest {
   classifier: OnnxClassifier;
   dataset: Dataset;
   dataSpec: string;
+  /**
+   * how the data reader transforms the stored images (image-folder resize / center crop, channel
+   * conversion), as given by the user: part of the run identity when not empty
+   */
+  dataTransform?: DataTransform;
   options: SmoothingOptions;
   selection: Selection;
   out: string;
@@ -54,8 +60,15 @@ export interface RunSummary {
   seconds: number;
 }
 
+/** What the lines already in a resumed log hold (inputs of this run's selection only). */
+export interface ResumedCounts {
+  /** correct and not abstained */
+  correct: number;
+  abstained: number;
+}
+
 export interface RunObserver {
-  start(total: number, alreadyDone: number, manifest: RunManifest): void;
+  start(total: number, alreadyDone: number, manifest: RunManifest, resumed: ResumedCounts): void;
   input(event: InputEvent, done: number): void;
   finish(summary: RunSummary): void;
 }
@@ -102,6 +115,11 @@ export async function runCertification(req: RunRequest, observer: RunObserver): 
     data: { spec: req.dataSpec, description: req.dataset.description, size: req.dataset.size },
     selection: req.selection,
   };
+  // only when given, so that manifests written before these options existed still resume
+  const transform = Object.fromEntries(
+    Object.entries(req.dataTransform ?? {}).filter(([, v]) => v !== undefined),
+  ) as DataTransform;
+  if (Object.keys(transform).length > 0) identity.data.transform = transform;
   const previous = existingManifest(req.out);
   if (previous) {
     const diff = identityMismatch(previous, identity);
@@ -131,9 +149,17 @@ export async function runCertification(req: RunRequest, observer: RunObserver): 
   };
   const todo = indices.filter((i) => !log.done.has(i));
   const resumed = indices.length - todo.length;
+  const counts: ResumedCounts = { correct: 0, abstained: 0 };
+  const selected = new Set(indices);
+  const column = (name: string) => log.columns.indexOf(name);
+  for (const row of log.rows) {
+    if (!selected.has(Number(row[0]))) continue;
+    if (row[column('correct')] === '1') counts.correct++;
+    if (Number(row[column('predict')]) === ABSTAIN) counts.abstained++;
+  }
   const summary: RunSummary = { total: indices.length, resumed, correct: 0, abstained: 0, seconds: 0 };
   writeManifest(req.out, manifest);
-  observer.start(indices.length, resumed, manifest);
+  observer.start(indices.length, resumed, manifest, counts);
   const t0 = performance.now();
   try {
     for (const [k, idx] of todo.entries()) {

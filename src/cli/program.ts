@@ -1,0 +1,286 @@
+/**
+ * The smooth-reduce command line: `buildProgram()` and `main()`. Importing this module has no side
+ * effects; `src/cli/main.ts` is the executable that calls `main(process.argv)`.
+ */
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { UsageError } from '../core/errors.js';
+import { openDataset } from '../data/open.js';
+import type { DataTransform } from '../io/manifest.js';
+import { type Device, OnnxClassifier } from '../models/onnx-classifier.js';
+import { packageVersion } from '../package-root.js';
+import type { AggregateOver } from '../reduce/aggregate.js';
+import type { Method, NoiseMode } from '../reduce/reducer.js';
+import type { ResizeMode } from '../reduce/resize.js';
+import { runCertification } from '../run/certify-run.js';
+import { parseShard } from '../run/selection.js';
+import {
+  type SmoothingOptions,
+  defaultSmoothingOptions,
+  validateSmoothingOptions,
+} from '../smoothed-classifier.js';
+import { register as registerAnalyze } from './analyze.js';
+import { register as registerCompare } from './compare.js';
+import { register as registerMerge } from './merge.js';
+import { register as registerPlot } from './plot.js';
+import { type OutputStreams, createProgress, progressMode } from './progress.js';
+
+const num = (v: string) => {
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isFinite(x)) throw new InvalidArgumentError('not a number');
+  return x;
+};
+const pixels = (v: string) => {
+  const x = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !(x > 0))
+    throw new InvalidArgumentError('expected a whole number of pixels > 0');
+  return x;
+};
+const oneOf =
+  <T extends string>(...values: T[]) =>
+  (v: string): T => {
+    if (!values.includes(v as T)) throw new InvalidArgumentError(`expected one of ${values.join(', ')}`);
+    return v as T;
+  };
+const size = (v: string) => {
+  const m = /^(\d+)(?:x(\d+))?$/.exec(v);
+  if (!m) throw new InvalidArgumentError('expected N or HxW');
+  return { height: Number(m[1]), width: Number(m[2] ?? m[1]) };
+};
+const channelCount = (v: string): 1 | 3 => {
+  if (v !== '1' && v !== '3') throw new InvalidArgumentError('expected 1 or 3');
+  return Number(v) as 1 | 3;
+};
+
+/** The options of `certify` and `predict`, as commander parses them. */
+export interface RunFlags {
+  model: string;
+  card?: string;
+  data: string;
+  labels?: string;
+  dataResize?: number;
+  centerCrop?: number;
+  channels?: 1 | 3;
+  sigma: number;
+  method: Method;
+  resize?: { height: number; width: number };
+  resizeMode: ResizeMode;
+  stride: number;
+  maxPatches?: number;
+  randomPatches: boolean;
+  noise: NoiseMode;
+  aggregate: AggregateOver;
+  n0: number;
+  n: number;
+  alpha: number;
+  batch: number;
+  seed: number;
+  skip: number;
+  max: number;
+  shard?: string;
+  out: string;
+  device: Device;
+  threads?: number;
+  quiet: boolean;
+  json: boolean;
+}
+
+function addRunOptions(cmd: Command): Command {
+  const d = defaultSmoothingOptions;
+  return cmd
+    .requiredOption('--model <path>', 'ONNX model (model.json model card beside it)')
+    .option('--card <path>', 'model card, if not model.json beside the model')
+    .requiredOption(
+      '--data <path>',
+      'data set: IDX images file or folder, CIFAR binary, or folder of class folders',
+    )
+    .option('--labels <path>', 'IDX labels file (default: derived from the images file name)')
+    .option(
+      '--data-resize <N>',
+      'image folders: scale each image so its shorter side is N pixels (torchvision Resize(N)), before --center-crop',
+      pixels,
+    )
+    .option(
+      '--center-crop <N>',
+      'image folders: cut the central N x N square (torchvision CenterCrop(N)), after --data-resize',
+      pixels,
+    )
+    .option(
+      '--channels <1|3>',
+      'convert the images to 1 channel (luma, as PIL) or 3 (gray repeated) to match the model (default: as stored)',
+      channelCount,
+    )
+    .option('--sigma <s>', 'noise level, in the pixel scale of the data (e.g. [0, 1])', num, d.sigma)
+    .option(
+      '--method <m>',
+      'rs (plain randomized smoothing) | max (Smooth-Max) | mean (Smooth-Mean)',
+      oneOf('rs', 'max', 'mean'),
+      d.method,
+    )
+    .option(
+      '--resize <N|HxW>',
+      'Smooth-Reduce: resize the input to this size before cutting patches (default: input size + 4)',
+      size,
+    )
+    .option('--resize-mode <m>', 'bilinear | nearest', oneOf('bilinear', 'nearest'), d.resizeMode)
+    .option('--stride <t>', 'Smooth-Reduce: patch stride', num, d.stride)
+    .option(
+      '--max-patches <k>',
+      'Smooth-Reduce: at most k patches (with --random-patches: k random ones)',
+      num,
+    )
+    .option('--random-patches', 'Smooth-Reduce: random patch positions (seeded per input)', false)
+    .option(
+      '--noise <mode>',
+      'correlated (on the resized image) | uncorrelated (per patch) | input (before resizing)',
+      oneOf('correlated', 'uncorrelated', 'input'),
+      d.noise,
+    )
+    .option('--aggregate <over>', 'reduce over logits | softmax', oneOf('logits', 'softmax'), d.aggregate)
+    .option('--n0 <n>', 'selection samples', num, d.n0)
+    .option('--n <n>', 'estimation samples', num, d.n)
+    .option('--alpha <a>', 'failure probability', num, d.alpha)
+    .option('--batch <b>', 'noisy samples per model call', num, d.batch)
+    .option('--seed <s>', 'run seed', num, d.seed)
+    .option('--skip <k>', 'certify every k-th input', num, 1)
+    .option('--max <i>', 'only inputs with index below i (-1: all)', num, -1)
+    .option(
+      '--shard <i/n>',
+      'certify every n-th selected input from offset i (one process per shard; join the logs with merge)',
+    )
+    .requiredOption('--out <log.tsv>', 'log file (resumed if it exists)')
+    .option('--device <d>', 'cpu | cuda', oneOf('cpu', 'cuda'), 'cpu')
+    .option('--threads <t>', 'ONNX Runtime intra-op threads', num)
+    .option('--quiet', 'print nothing but errors', false)
+    .option(
+      '--json',
+      'machine-readable progress on stdout: JSON lines, events start, input (one per input), finish',
+      false,
+    );
+}
+
+/** The smoothing options a command line asks for (validated later, with the rest). */
+export function smoothingOptions(flags: RunFlags): SmoothingOptions {
+  return {
+    ...defaultSmoothingOptions,
+    method: flags.method,
+    sigma: flags.sigma,
+    resize: flags.resize,
+    resizeMode: flags.resizeMode,
+    stride: flags.stride,
+    maxPatches: flags.maxPatches,
+    randomPatches: flags.randomPatches,
+    noise: flags.noise,
+    aggregate: flags.aggregate,
+    n0: flags.n0,
+    n: flags.n,
+    alpha: flags.alpha,
+    batch: flags.batch,
+    seed: flags.seed,
+  };
+}
+
+async function run(command: 'certify' | 'predict', flags: RunFlags, streams: OutputStreams): Promise<void> {
+  const options = smoothingOptions(flags);
+  validateSmoothingOptions(options);
+  const selection = { skip: flags.skip, max: flags.max, shard: flags.shard ? parseShard(flags.shard) : null };
+  const transform: DataTransform = {
+    resize: flags.dataResize,
+    centerCrop: flags.centerCrop,
+    channels: flags.channels,
+  };
+  const dataset = openDataset(flags.data, { labels: flags.labels, ...transform });
+  const classifier = await OnnxClassifier.load(flags.model, {
+    card: flags.card,
+    device: flags.device,
+    threads: flags.threads,
+  });
+  const progress = createProgress({ mode: progressMode(flags, streams.stderr), out: flags.out, streams });
+  try {
+    const data = dataset.shape.channels;
+    const model = classifier.inputShape.channels;
+    if (
+      data !== model &&
+      flags.channels === undefined &&
+      (data === 1 || data === 3) &&
+      (model === 1 || model === 3)
+    ) {
+      throw new UsageError(
+        `the data has ${data} channel(s) but the model takes ${model}; pass --channels ${model} to convert the images`,
+      );
+    }
+    await runCertification(
+      {
+        command,
+        classifier,
+        dataset,
+        dataSpec: flags.data,
+        dataTransform: transform,
+        options,
+        selection,
+        out: flags.out,
+        device: flags.device,
+        threads: flags.threads ?? null,
+      },
+      progress,
+    );
+  } finally {
+    progress.close();
+    await classifier.dispose();
+  }
+}
+
+const defaultStreams: OutputStreams = { stdout: process.stdout, stderr: process.stderr };
+
+/**
+ * The whole command line. `streams` receive the certify/predict/merge output and commander's help
+ * and errors (analyze, plot and compare write to process.stdout / stderr themselves).
+ */
+export function buildProgram(streams: OutputStreams = defaultStreams): Command {
+  const program = new Command('smooth-reduce')
+    .version(packageVersion)
+    .description('Certified L2 robustness of ONNX classifiers: randomized smoothing and Smooth-Reduce')
+    // before the subcommands are added: they inherit these settings
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => streams.stdout.write(s),
+      writeErr: (s) => streams.stderr.write(s),
+      // one line: "smooth-reduce: ...", as for every other error
+      outputError: (s, write) => {
+        const line = s
+          .trim()
+          .replace(/^error: /, '')
+          .replace(/\s*\n+\s*/g, ' ');
+        write(`smooth-reduce: ${line.replace('(Did you mean', '(did you mean')}\n`);
+      },
+    });
+  addRunOptions(
+    program.command('certify').description('CERTIFY every selected input; writes a Cohen-style TSV log'),
+  ).action((flags: RunFlags) => run('certify', flags, streams));
+  addRunOptions(
+    program.command('predict').description('PREDICT (binomial test) every selected input'),
+  ).action((flags: RunFlags) => run('predict', flags, streams));
+  registerMerge(program, streams);
+  registerAnalyze(program);
+  registerPlot(program);
+  registerCompare(program);
+  return program;
+}
+
+/**
+ * Runs the command line `argv` (process.argv style: node, script, args...) and returns the exit
+ * code: 0 done, 2 usage error (bad option, file or model; one line on stderr), 1 anything else.
+ */
+export async function main(argv: string[], streams: OutputStreams = defaultStreams): Promise<number> {
+  try {
+    await buildProgram(streams).parseAsync(argv);
+    return 0;
+  } catch (e) {
+    // commander has printed its message (or the help / version) already
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    const err = e instanceof Error ? e : new Error(String(e));
+    const message = err instanceof UsageError ? err.message : (err.message.split('\n')[0] ?? String(e));
+    streams.stderr.write(`smooth-reduce: ${message}\n`);
+    if (process.env.SMOOTH_REDUCE_DEBUG) streams.stderr.write(`${err.stack}\n`);
+    return err instanceof UsageError ? 2 : 1;
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * Progress displays for `certify` / `predict` (RunObservers):
+ * - on a terminal (stderr is a TTY): a cli-progress bar with done/total, rate, ETA, running
+ *   certified accuracy and abstentions;
+ * - otherwise (logs, CI, pipes): a plain line to stderr at most every 10 s, and one at the end;
+ * - `--quiet`: nothing (errors are still printed by the caller);
+ * - `--json`: JSON lines on stdout, one `start` event, one `input` event per input, one `finish`
+ *   event, and nothing else on stdout.
+ */
+import cliProgress from 'cli-progress';
+import type { RunManifest } from '../io/manifest.js';
+import type { InputEvent, ResumedCounts, RunObserver, RunSummary } from '../run/certify-run.js';
+
+export type ProgressMode = 'tty' | 'lines' | 'quiet' | 'json';
+
+/** Where the displays write: process.stdout / process.stderr, or collectors in tests. */
+export interface OutputStreams {
+  stdout: { write(chunk: string): unknown };
+  stderr: { write(chunk: string): unknown; isTTY?: boolean };
+}
+
+export interface ProgressOptions {
+  mode: ProgressMode;
+  /** the log being written, for messages */
+  out: string;
+  streams: OutputStreams;
+  /** plain lines: at most one every this many milliseconds (default 10 s) */
+  intervalMs?: number;
+  /** clock in milliseconds (tests) */
+  now?: () => number;
+}
+
+/** A RunObserver that can be closed early (an error in the run): stops a bar, restores the terminal. */
+export interface ProgressDisplay extends RunObserver {
+  close(): void;
+}
+
+/** --json, then --quiet, then the terminal decides. */
+export function progressMode(
+  flags: { json?: boolean; quiet?: boolean },
+  stderr: { isTTY?: boolean },
+): ProgressMode {
+  if (flags.json) return 'json';
+  if (flags.quiet) return 'quiet';
+  return stderr.isTTY ? 'tty' : 'lines';
+}
+
+/** 75 -> "1m15s", 7300 -> "2h01m"; "?" when unknown. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  if (seconds < 9.95) return `${seconds.toFixed(1)}s`;
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  return `${Math.floor(s / 86400)}d${String(Math.floor((s % 86400) / 3600)).padStart(2, '0')}h`;
+}
+
+/** Inputs per second with about three significant digits. */
+export function formatRate(perSecond: number): string {
+  if (!Number.isFinite(perSecond) || perSecond <= 0) return '?';
+  return perSecond >= 100 ? perSecond.toFixed(0) : perSecond.toPrecision(3);
+}
+
+/** Running totals over the whole log (resumed lines and this session). */
+class Tally {
+  total = 0;
+  resumed = 0;
+  done = 0;
+  correct = 0;
+  abstained = 0;
+  private t0 = 0;
+
+  constructor(private readonly now: () => number) {}
+
+  start(total: number, resumed: number, counts: ResumedCounts): void {
+    this.total = total;
+    this.resumed = resumed;
+    this.done = resumed;
+    this.correct = counts.correct;
+    this.abstained = counts.abstained;
+    this.t0 = this.now();
+  }
+
+  add(e: InputEvent, done: number): void {
+    this.done = done;
+    if (e.correct && e.prediction >= 0) this.correct++;
+    if (e.prediction < 0) this.abstained++;
+  }
+
+  /** inputs per second in this session */
+  get rate(): number {
+    const seconds = (this.now() - this.t0) / 1000;
+    return seconds > 0 ? (this.done - this.resumed) / seconds : NaN;
+  }
+
+  get eta(): number {
+    return this.done >= this.total ? 0 : (this.total - this.done) / this.rate;
+  }
+
+  /** certified accuracy at radius 0 (PREDICT: accuracy): correct and not abstained / done */
+  get accuracy(): number {
+    return this.done > 0 ? this.correct / this.done : NaN;
+  }
+}
+
+function startLine(total: number, resumed: number, m: RunManifest, out: string): string {
+  const already = resumed > 0 ? `${resumed} already in ${out}, ` : '';
+  const space = m.command === 'certify' ? `; radii in input space, smoothing space: ${m.smoothingSpace}` : '';
+  return `${m.label}: ${total} inputs (${already}${total - resumed} to do)${space}`;
+}
+
+function finishLine(s: RunSummary, t: Tally, out: string): string {
+  const session = s.resumed > 0 ? ` (${s.total - s.resumed} this session)` : '';
+  return (
+    `done: ${s.total} inputs${session} in ${formatDuration(s.seconds)}, certified accuracy ${t.accuracy.toFixed(3)} ` +
+    `(${t.correct}/${t.done}), ${t.abstained} abstained; log ${out}`
+  );
+}
+
+function accuracyWord(m: RunManifest | undefined): string {
+  return m?.command === 'predict' ? 'accuracy' : 'certified acc';
+}
+
+export function createProgress(options: ProgressOptions): ProgressDisplay {
+  const now = options.now ?? (() => Date.now());
+  const tally = new Tally(now);
+  const { stdout, stderr } = options.streams;
+  const say = (line: string) => stderr.write(line + '\n');
+  switch (options.mode) {
+    case 'quiet':
+      return { start() {}, input() {}, finish() {}, close() {} };
+
+    case 'json': {
+      const emit = (event: Record<string, unknown>) => stdout.write(JSON.stringify(event) + '\n');
+      return {
+        start(total, resumed, m, counts) {
+          tally.start(total, resumed, counts);
+          emit({
+            event: 'start',
+            command: m.command,
+            label: m.label,
+            total,
+            resumed,
+            out: options.out,
+            radiusSpace: m.radiusSpace,
+            smoothingSpace: m.smoothingSpace,
+          });
+        },
+        input(e, done) {
+          tally.add(e, done);
+          emit({ event: 'input', done, total: tally.total, ...e });
+        },
+        finish(s) {
+          // totals over the whole log; `session` holds this process's share
+          emit({
+            event: 'finish',
+            total: s.total,
+            resumed: s.resumed,
+            done: tally.done,
+            correct: tally.correct,
+            abstained: tally.abstained,
+            accuracy: tally.accuracy,
+            seconds: s.seconds,
+            session: { inputs: s.total - s.resumed, correct: s.correct, abstained: s.abstained },
+            out: options.out,
+          });
+        },
+        close() {},
+      };
+    }
+
+    case 'lines': {
+      const interval = options.intervalMs ?? 10_000;
+      let last = 0;
+      let manifest: RunManifest | undefined;
+      const line = () => {
+        const pct = tally.total > 0 ? ((100 * tally.done) / tally.total).toFixed(0) : '100';
+        return (
+          `[${tally.done}/${tally.total}] ${pct}% | ${formatRate(tally.rate)} inputs/s | ETA ${formatDuration(tally.eta)} | ` +
+          `${accuracyWord(manifest)} ${tally.accuracy.toFixed(3)} | abstained ${tally.abstained}`
+        );
+      };
+      return {
+        start(total, resumed, m, counts) {
+          manifest = m;
+          tally.start(total, resumed, counts);
+          last = now();
+          say(startLine(total, resumed, m, options.out));
+        },
+        input(e, done) {
+          tally.add(e, done);
+          if (done < tally.total && now() - last >= interval) {
+            last = now();
+            say(line());
+          }
+        },
+        finish(s) {
+          if (tally.done > tally.resumed) say(line());
+          say(finishLine(s, tally, options.out));
+        },
+        close() {},
+      };
+    }
+
+    case 'tty': {
+      let bar: cliProgress.SingleBar | undefined;
+      const payload = () => ({
+        rate: formatRate(tally.rate),
+        etaText: formatDuration(tally.eta),
+        accuracy: Number.isNaN(tally.accuracy) ? '-' : tally.accuracy.toFixed(3),
+        abstained: tally.abstained,
+      });
+      const stop = () => {
+        bar?.stop();
+        bar = undefined;
+      };
+      return {
+        start(total, resumed, m, counts) {
+          tally.start(total, resumed, counts);
+          say(startLine(total, resumed, m, options.out));
+          bar = new cliProgress.SingleBar(
+            {
+              format:
+                `{bar} {value}/{total} | {rate} inputs/s | ETA {etaText} | ` +
+                `${accuracyWord(m)} {accuracy} | abstained {abstained}`,
+              stream: stderr as NodeJS.WritableStream,
+              barsize: 24,
+              hideCursor: false,
+              clearOnComplete: false,
+              stopOnComplete: false,
+              fps: 4,
+            },
+            cliProgress.Presets.shades_classic,
+          );
+          bar.start(total, resumed, payload());
+        },
+        input(e, done) {
+          tally.add(e, done);
+          bar?.update(done, payload());
+        },
+        finish(s) {
+          bar?.update(tally.done, payload());
+          stop();
+          say(finishLine(s, tally, options.out));
+        },
+        close: stop,
+      };
+    }
+  }
+}
