@@ -211,7 +211,7 @@ describe('cli: certify and predict end to end', () => {
   }
 
   it('the same --seed writes the same log apart from time, whatever --batch', async () => {
-    const flags = ['--method', 'mean', '--noise', 'uncorrelated', '--random-patches', '--max-patches', '5'];
+    const flags = ['--method', 'mean', '--noise', 'input', '--random-patches', '--max-patches', '5'];
     const [a, b, c] = [out('seed'), out('seed'), out('seed')];
     for (const [o, batch] of [
       [a, '25'],
