@@ -256,6 +256,7 @@ describe('metrics', () => {
       abstentionRate: null,
       acr: null,
       meanTime: null,
+      meanSamples: null,
       certifiedAccuracy: [
         { radius: 0, accuracy: null },
         { radius: 0.5, accuracy: null },
@@ -302,19 +303,19 @@ describe('table', () => {
     const lines = md.trim().split('\n');
     assert.match(
       lines[0],
-      /^\| run +\| +n \| r = 0 \(clean\) \| +r = 0.25 \| +r = 0.5 \| +r = 1 \| +ACR \| abstain \| s\/input \|$/,
+      /^\| run +\| +n \| r = 0 \(clean\) \| +r = 0.25 \| +r = 0.5 \| +r = 1 \| +ACR \| abstain \| samples \| s\/input \|$/,
     );
     assert.match(lines[1], /^\| :-+ \| -+: \|/);
     // run-a and run-b tie at r > 0 (no winner: not bold), beat PREDICT at r = 0 and differ in ACR
     assert.match(
       lines[2],
-      /^\| Smooth-Mean \(9 patches, correlated\) \| +10 \| +\*\*0\.700\*\* \| +0\.500 \| +0\.300 \| +0\.100 \| +0\.285 \| +0\.200 \| +1\.45 \|$/,
+      /^\| Smooth-Mean \(9 patches, correlated\) \| +10 \| +\*\*0\.700\*\* \| +0\.500 \| +0\.300 \| +0\.100 \| +0\.285 \| +0\.200 \| +100000 \| +1\.45 \|$/,
     );
     assert.match(
       lines[3],
-      /^\| run-b +\| +10 \| +\*\*0\.700\*\* \| +0\.500 \| +0\.300 \| +0\.100 \| +\*\*0\.295\*\* \| +0\.200 \| +362 \|$/,
+      /^\| run-b +\| +10 \| +\*\*0\.700\*\* \| +0\.500 \| +0\.300 \| +0\.100 \| +\*\*0\.295\*\* \| +0\.200 \| +— \| +362 \|$/,
     );
-    assert.match(lines[4], /^\| predict +\| +4 \| +0\.500 \| +— \| +— \| +— \| +— \| +0\.250 \| +0\.500 \|$/);
+    assert.match(lines[4], /^\| predict +\| +4 \| +0\.500 \| +— \| +— \| +— \| +— \| +0\.250 \| +100 \| +0\.500 \|$/);
     assert.match(md, /Table: Approximate certified accuracy at L2 radius r \(input space\)/);
     assert.match(md, /PREDICT logs certify no radius/);
   });
@@ -327,13 +328,13 @@ describe('table', () => {
 
   it('latex: booktabs, escaped labels, caption', () => {
     const tex = summaryTable(rows(), { ...options, format: 'latex' });
-    for (const s of ['\\toprule', '\\midrule', '\\bottomrule', '\\begin{tabular}{lrrrrrrrr}', '\\caption{']) {
+    for (const s of ['\\toprule', '\\midrule', '\\bottomrule', '\\begin{tabular}{lrrrrrrrrr}', '\\caption{']) {
       assert.ok(tex.includes(s), s);
     }
     assert.ok(tex.includes('$r = 0.25$'));
     assert.ok(
       tex.includes(
-        'run-b & 10 & \\textbf{0.700} & 0.500 & 0.300 & 0.100 & \\textbf{0.295} & 0.200 & 362 \\\\',
+        'run-b & 10 & \\textbf{0.700} & 0.500 & 0.300 & 0.100 & \\textbf{0.295} & 0.200 & --- & 362 \\\\',
       ),
     );
     assert.ok(tex.includes('predict & 4 & 0.500 & --- &'));
@@ -344,9 +345,9 @@ describe('table', () => {
     const csv = summaryTable(rows(), { ...options, format: 'csv' })
       .trim()
       .split('\n');
-    assert.equal(csv[0], 'run,n,r = 0 (clean),r = 0.25,r = 0.5,r = 1,ACR,abstain,s/input,space');
-    assert.equal(csv[1], '"Smooth-Mean (9 patches, correlated)",10,0.7,0.5,0.3,0.1,0.285,0.2,1.45,input');
-    assert.equal(csv[3], 'predict,4,0.5,,,,,0.25,0.5,input');
+    assert.equal(csv[0], 'run,n,r = 0 (clean),r = 0.25,r = 0.5,r = 1,ACR,abstain,samples,s/input,space');
+    assert.equal(csv[1], '"Smooth-Mean (9 patches, correlated)",10,0.7,0.5,0.3,0.1,0.285,0.2,100000,1.45,input');
+    assert.equal(csv[3], 'predict,4,0.5,,,,,0.25,100,0.5,input');
   });
 
   it('json: numbers and nulls', () => {

@@ -237,6 +237,43 @@ describe('cli: certify and predict end to end', () => {
   });
 });
 
+describe('cli: adaptive certification', () => {
+  it('--adaptive-radius stops early, logs the samples drawn, and is part of the run identity', async () => {
+    const o = out('adaptive');
+    const base = ['certify', '--model', model, '--data', SAMPLE, '--max', '8', '--skip', '2'];
+    const flags = ['--n0', '20', '--n', '800', '--batch', '100', '--threads', '1', '--quiet'];
+    const r = await cliInProcess([
+      ...base,
+      ...flags,
+      '--adaptive-radius',
+      '0.05',
+      '--looks',
+      '4',
+      '--out',
+      o,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = readFileSync(o, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split('\t').map(Number));
+    assert.equal(rows.length, 4);
+    const schedule = [100, 200, 400, 800];
+    for (const row of rows) assert.ok(schedule.includes(row[9]), `n = ${row[9]} is a look of the schedule`);
+    assert.ok(
+      rows.some((row) => row[9] < 800),
+      'some input decided before the last look',
+    );
+    const m = readManifest(`${o}.manifest.json`);
+    assert.equal(m.options.adaptiveRadius, 0.05);
+    assert.equal(m.options.looks, 4);
+    const again = await cliInProcess([...base, ...flags, '--adaptive-radius', '0.1', '--out', o]);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /belongs to another run/);
+  });
+});
+
 describe('cli: output', () => {
   it('--json: JSON lines on stdout only, start / input / finish', async () => {
     const o = out('json');

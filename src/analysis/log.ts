@@ -203,6 +203,7 @@ export function outcomes(log: CertificationLog, space: RadiusSpace = 'input'): O
     correct: r.correct,
     radius: space === 'smoothing' ? r.radiusSmoothing : r.radius,
     time: r.time,
+    samples: 'n' in r.fields && r.fields.n !== '' ? Number(r.fields.n) : null,
   }));
 }
 

@@ -16,6 +16,8 @@ export interface Outcome {
   radius: number | null;
   /** seconds spent on the input */
   time: number;
+  /** estimation samples drawn (the log's `n` column; fewer than asked under adaptive certification), if logged */
+  samples?: number | null;
 }
 
 export interface RunSummary {
@@ -29,6 +31,8 @@ export interface RunSummary {
   acr: number | null;
   /** mean seconds per input */
   meanTime: number | null;
+  /** mean estimation samples per input, when the log records them */
+  meanSamples: number | null;
   /** approximate certified accuracy at each requested radius, in the order asked */
   certifiedAccuracy: { radius: number; accuracy: number | null }[];
 }
@@ -78,6 +82,12 @@ export function meanTime(outcomes: readonly Outcome[]): number | null {
   return outcomes.reduce((s, o) => s + o.time, 0) / outcomes.length;
 }
 
+/** Mean estimation samples per input; null unless every outcome records them. */
+export function meanSamples(outcomes: readonly Outcome[]): number | null {
+  if (outcomes.length === 0 || outcomes.some((o) => o.samples == null)) return null;
+  return outcomes.reduce((s, o) => s + (o.samples ?? 0), 0) / outcomes.length;
+}
+
 export function summarize(outcomes: readonly Outcome[], radii: readonly number[]): RunSummary {
   return {
     count: outcomes.length,
@@ -85,6 +95,7 @@ export function summarize(outcomes: readonly Outcome[], radii: readonly number[]
     abstentionRate: abstentionRate(outcomes),
     acr: averageCertifiedRadius(outcomes),
     meanTime: meanTime(outcomes),
+    meanSamples: meanSamples(outcomes),
     certifiedAccuracy: radii.map((radius) => ({ radius, accuracy: certifiedAccuracy(outcomes, radius) })),
   };
 }

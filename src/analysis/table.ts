@@ -152,6 +152,7 @@ export function summaryTable(runs: readonly SummaryRow[], options: SummaryTableO
     );
   }
   const withClean = !radii.includes(0);
+  const withSamples = runs.some((r) => r.summary.meanSamples != null);
   const columns: Column[] = [
     { title: 'run', align: 'left' },
     { title: 'n' },
@@ -164,6 +165,7 @@ export function summaryTable(runs: readonly SummaryRow[], options: SummaryTableO
     })),
     { title: 'ACR', digits, best: 'max' },
     { title: 'abstain', digits },
+    ...(withSamples ? [{ title: 'samples' }] : []),
     { title: 's/input' },
   ];
   const rows: Cell[][] = runs.map((r) => [
@@ -173,6 +175,7 @@ export function summaryTable(runs: readonly SummaryRow[], options: SummaryTableO
     ...radii.map((radius) => r.summary.certifiedAccuracy.find((a) => a.radius === radius)?.accuracy ?? null),
     r.summary.acr,
     r.summary.abstentionRate,
+    ...(withSamples ? [r.summary.meanSamples == null ? null : Math.round(r.summary.meanSamples)] : []),
     r.summary.meanTime === null ? null : formatSeconds(r.summary.meanTime),
   ]);
   const predict = runs.some((r) => r.kind === 'predict')
@@ -182,7 +185,7 @@ export function summaryTable(runs: readonly SummaryRow[], options: SummaryTableO
     `Approximate certified accuracy at L2 radius r (${options.spaceDescription}): fraction of the n inputs ` +
     `classified correctly with a certified radius of at least r. ACR: average certified radius ` +
     `(${options.spaceDescription}), over all inputs, 0 when wrong or abstaining. abstain: fraction of ` +
-    `abstentions. s/input: mean seconds per input.${predict}`;
+    `abstentions.${withSamples ? ' samples: mean estimation samples n per input (fewer than asked when adaptive certification stopped early).' : ''} s/input: mean seconds per input.${predict}`;
   if (options.format === 'csv') {
     // machine-readable: full precision, and the space in its own column
     const csvRows = rows.map((r, i) => [...r.slice(0, -1), runs[i].summary.meanTime, options.space]);

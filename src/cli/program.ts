@@ -72,6 +72,8 @@ export interface RunFlags {
   n0: number;
   n: number;
   alpha: number;
+  adaptiveRadius?: number;
+  looks?: number;
   batch: number;
   seed: number;
   skip: number;
@@ -176,6 +178,8 @@ export function smoothingOptions(flags: RunFlags): SmoothingOptions {
     alpha: flags.alpha,
     batch: flags.batch,
     seed: flags.seed,
+    adaptiveRadius: flags.adaptiveRadius ?? null,
+    looks: flags.looks ?? defaultSmoothingOptions.looks,
   };
 }
 
@@ -255,7 +259,19 @@ export function buildProgram(streams: OutputStreams = defaultStreams): Command {
     });
   addRunOptions(
     program.command('certify').description('CERTIFY every selected input; writes a Cohen-style TSV log'),
-  ).action((flags: RunFlags) => run('certify', flags, streams));
+  )
+    .option(
+      '--adaptive-radius <r>',
+      'adaptive certification: stop sampling once the certificate at this L2 radius (input space) is decided',
+      num,
+    )
+    .option(
+      '--looks <k>',
+      'adaptive certification: looks at n/2^(k-1), ..., n samples, each at alpha/k',
+      num,
+      5,
+    )
+    .action((flags: RunFlags) => run('certify', flags, streams));
   addRunOptions(
     program.command('predict').description('PREDICT (binomial test) every selected input'),
   ).action((flags: RunFlags) => run('predict', flags, streams));

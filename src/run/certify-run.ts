@@ -74,10 +74,11 @@ export interface RunObserver {
 }
 
 export function describeMethod(o: SmoothingOptions, copies: number): string {
-  if (o.method === 'rs') return `RS sigma=${o.sigma}`;
+  const adaptive = o.adaptiveRadius != null ? `, adaptive at r=${o.adaptiveRadius}` : '';
+  if (o.method === 'rs') return `RS sigma=${o.sigma}${adaptive}`;
   const name = o.method === 'max' ? 'Smooth-Max' : 'Smooth-Mean';
   const pos = o.randomPatches ? 'random ' : '';
-  return `${name} (${copies} ${pos}patches, ${o.noise}, ${o.aggregate}) sigma=${o.sigma}`;
+  return `${name} (${copies} ${pos}patches, ${o.noise}, ${o.aggregate}) sigma=${o.sigma}${adaptive}`;
 }
 
 /** Options that change certificates; batch size does not (noise is drawn per sample, in order). */
@@ -90,6 +91,9 @@ function certificateOptions(o: SmoothingOptions, command: 'certify' | 'predict')
     seed: o.seed,
   };
   if (command === 'certify') base.n0 = o.n0;
+  // only when set, so that manifests written before adaptive certification existed still resume
+  if (command === 'certify' && o.adaptiveRadius != null)
+    Object.assign(base, { adaptiveRadius: o.adaptiveRadius, looks: o.looks });
   if (o.method !== 'rs') {
     Object.assign(base, {
       resize: o.resize ?? null,
@@ -180,7 +184,7 @@ export async function runCertification(req: RunRequest, observer: RunObserver): 
           fmt(c.pALower),
           fmt(c.radiusSmoothing),
           c.nA,
-          req.options.n,
+          c.samples,
         ]);
         event = { idx, label: input.label, prediction: c.prediction, correct, radius: c.radius, seconds };
       } else {
