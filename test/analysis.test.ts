@@ -315,7 +315,10 @@ describe('table', () => {
       lines[3],
       /^\| run-b +\| +10 \| +\*\*0\.700\*\* \| +0\.500 \| +0\.300 \| +0\.100 \| +\*\*0\.295\*\* \| +0\.200 \| +— \| +362 \|$/,
     );
-    assert.match(lines[4], /^\| predict +\| +4 \| +0\.500 \| +— \| +— \| +— \| +— \| +0\.250 \| +100 \| +0\.500 \|$/);
+    assert.match(
+      lines[4],
+      /^\| predict +\| +4 \| +0\.500 \| +— \| +— \| +— \| +— \| +0\.250 \| +100 \| +0\.500 \|$/,
+    );
     assert.match(md, /Table: Approximate certified accuracy at L2 radius r \(input space\)/);
     assert.match(md, /PREDICT logs certify no radius/);
   });
@@ -328,7 +331,13 @@ describe('table', () => {
 
   it('latex: booktabs, escaped labels, caption', () => {
     const tex = summaryTable(rows(), { ...options, format: 'latex' });
-    for (const s of ['\\toprule', '\\midrule', '\\bottomrule', '\\begin{tabular}{lrrrrrrrrr}', '\\caption{']) {
+    for (const s of [
+      '\\toprule',
+      '\\midrule',
+      '\\bottomrule',
+      '\\begin{tabular}{lrrrrrrrrr}',
+      '\\caption{',
+    ]) {
       assert.ok(tex.includes(s), s);
     }
     assert.ok(tex.includes('$r = 0.25$'));
@@ -346,7 +355,10 @@ describe('table', () => {
       .trim()
       .split('\n');
     assert.equal(csv[0], 'run,n,r = 0 (clean),r = 0.25,r = 0.5,r = 1,ACR,abstain,samples,s/input,space');
-    assert.equal(csv[1], '"Smooth-Mean (9 patches, correlated)",10,0.7,0.5,0.3,0.1,0.285,0.2,100000,1.45,input');
+    assert.equal(
+      csv[1],
+      '"Smooth-Mean (9 patches, correlated)",10,0.7,0.5,0.3,0.1,0.285,0.2,100000,1.45,input',
+    );
     assert.equal(csv[3], 'predict,4,0.5,,,,,0.25,100,0.5,input');
   });
 
