@@ -19,7 +19,7 @@ cli=(node "${SMOOTH_REDUCE_CLI:-dist/src/cli/main.js}")
 fmnist=data/fashion-mnist-sample
 cifar="${CIFAR_DIR:-data/cifar10-jpeg/test}"
 
-# Common statistics: n0 = 100, n = 1,000, alpha = 0.001, seed 0.
+# Common statistics: n0 = 100, n = 1,000, alpha = 0.001, seed 0 (a run may override n).
 common=(--n0 100 --n 1000 --alpha 0.001 --batch 500 --seed 0 --quiet)
 # Fashion-MNIST: every 2nd of the bundled first 1,000 test images (500 inputs).
 fm_sel=(--data "$fmnist" --skip 2)
@@ -40,7 +40,7 @@ run() {
     fi
   fi
   echo "$(date -u +%H:%M:%S) $name"
-  "${cli[@]}" certify "$@" "${common[@]}" --out "$out/$name.tsv"
+  "${cli[@]}" certify "${common[@]}" "$@" --out "$out/$name.tsv"
 }
 
 fm25=(--model models/fmnist-cnn-s025 --sigma 0.25 "${fm_sel[@]}")
@@ -66,10 +66,15 @@ done
 run fmnist-s025-mean9-softmax "${fm25[@]}" --method mean --resize 32 --stride 2 --aggregate softmax
 run fmnist-s025-mean9-uncorrelated "${fm25[@]}" --method mean --resize 32 --stride 2 --noise uncorrelated
 run fmnist-s025-mean4 "${fm25[@]}" --method mean --resize 32 --stride 4
-# 5. CIFAR-10: Smooth-Max, and sigma 0.5.
+# 5. Adaptive certification: RS, sigma 0.25, n = 10,000 on 200 images (every 5th of the sample),
+#    all n samples vs stopping once the certificate at r = 0.25 (input space) is decided.
+fm25a=(--model models/fmnist-cnn-s025 --sigma 0.25 --data "$fmnist" --skip 5 --n 10000)
+run fmnist-s025-rs-n10k "${fm25a[@]}" --method rs
+run fmnist-s025-rs-n10k-adaptive "${fm25a[@]}" --method rs --adaptive-radius 0.25 --looks 5
+# 6. CIFAR-10: Smooth-Max, and sigma 0.5.
 run cifar10-s025-max9 "${cf25[@]}" --method max --resize 36 --stride 2
 run cifar10-s050-rs "${cf50[@]}" --method rs
 run cifar10-s050-mean9 "${cf50[@]}" --method mean --resize 36 --stride 2
-# 6. Fashion-MNIST, 25 patches (stride 1).
+# 7. Fashion-MNIST, 25 patches (stride 1).
 run fmnist-s025-mean25 "${fm25[@]}" --method mean --resize 32 --stride 1
 echo "$(date -u +%H:%M:%S) done"
