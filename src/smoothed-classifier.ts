@@ -131,11 +131,7 @@ export async function certifyOne(
   input: InputToSmooth & { shape?: Shape3 },
   options: Partial<SmoothingOptions> = {},
 ): Promise<CertifyResult> {
-  const g = new SmoothedClassifier(classifier, input.shape ?? classifier.inputShape, {
-    ...defaultSmoothingOptions,
-    ...options,
-  });
-  return g.certify(input);
+  return oneShot(classifier, input, options).certify(input);
 }
 
 /** One-shot PREDICT of a single input (builds the reducer each call; use SmoothedClassifier for many). */
@@ -144,11 +140,16 @@ export async function predictOne(
   input: InputToSmooth & { shape?: Shape3 },
   options: Partial<SmoothingOptions> = {},
 ): Promise<PredictResult> {
-  const g = new SmoothedClassifier(classifier, input.shape ?? classifier.inputShape, {
-    ...defaultSmoothingOptions,
-    ...options,
-  });
-  return g.predict(input);
+  return oneShot(classifier, input, options).predict(input);
+}
+
+function oneShot(
+  classifier: Classifier,
+  input: { shape?: Shape3 },
+  options: Partial<SmoothingOptions>,
+): SmoothedClassifier {
+  const shape = input.shape ?? classifier.inputShape;
+  return new SmoothedClassifier(classifier, shape, { ...defaultSmoothingOptions, ...options });
 }
 
 export function validateSmoothingOptions(o: SmoothingOptions): void {
