@@ -8,9 +8,6 @@ import { openDataset } from '../data/open.js';
 import type { DataTransform } from '../io/manifest.js';
 import { type Device, OnnxClassifier } from '../models/onnx-classifier.js';
 import { packageVersion } from '../package-root.js';
-import type { AggregateOver } from '../reduce/aggregate.js';
-import type { Method, NoiseMode } from '../reduce/reducer.js';
-import type { ResizeMode } from '../reduce/resize.js';
 import { runCertification } from '../run/certify-run.js';
 import { parseShard } from '../run/selection.js';
 import {
@@ -52,7 +49,7 @@ const channelCount = (v: string): 1 | 3 => {
 };
 
 /** The options of `certify` and `predict`, as commander parses them. */
-export interface RunFlags {
+export interface RunFlags extends Omit<SmoothingOptions, 'adaptiveRadius'> {
   model: string;
   card?: string;
   data: string;
@@ -60,22 +57,7 @@ export interface RunFlags {
   dataResize?: number;
   centerCrop?: number;
   channels?: 1 | 3;
-  sigma: number;
-  method: Method;
-  resize?: { height: number; width: number };
-  resizeMode: ResizeMode;
-  stride: number;
-  maxPatches?: number;
-  randomPatches: boolean;
-  noise: NoiseMode;
-  aggregate: AggregateOver;
-  n0: number;
-  n: number;
-  alpha: number;
   adaptiveRadius?: number;
-  looks?: number;
-  batch: number;
-  seed: number;
   skip: number;
   max: number;
   shard?: string;
