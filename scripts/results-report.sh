@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Turns the logs of scripts/results.sh into the tables (docs/results/tables/*.md) and figures
+# (docs/results/*.png) of docs/results.md. Logs that do not exist yet are left out.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -f dist/src/cli/main.js ] || npm run build
+cli=(node dist/src/cli/main.js)
+logs=docs/results/logs
+mkdir -p docs/results/tables
+
+# table <name> <radii> <run>:<label>...   (input space, then resized/smoothing space)
+table() {
+  local name="$1" radii="$2"
+  shift 2
+  local files=() labels=()
+  for spec in "$@"; do
+    local f="$logs/${spec%%:*}.tsv"
+    [ -f "$f" ] || continue
+    files+=("$f")
+    labels+=(--label "${spec#*:}")
+  done
+  [ ${#files[@]} -gt 0 ] || return 0
+  "${cli[@]}" analyze "${files[@]}" "${labels[@]}" --radii "$radii" > "docs/results/tables/$name.md"
+  "${cli[@]}" analyze "${files[@]}" "${labels[@]}" --radii "$radii" --space smoothing \
+    > "docs/results/tables/$name-smoothing.md"
+  "${cli[@]}" plot "${files[@]}" "${labels[@]}" --out "docs/results/$name.png" --legend bottom-left \
+    --title "$TITLE" > /dev/null
+  "${cli[@]}" plot "${files[@]}" "${labels[@]}" --out "docs/results/$name-smoothing.png" --space smoothing \
+    --legend bottom-left --title "$TITLE, resized-image space" > /dev/null
+  echo "docs/results/tables/$name.md (${#files[@]} runs)"
+}
+
+TITLE="Fashion-MNIST, sigma = 0.25 (500 test images, n = 1,000)" \
+  table fmnist-s025 0,0.1,0.2,0.3,0.4,0.5 \
+  fmnist-s025-rs:RS fmnist-s025-max9:"Smooth-Max, 9 patches" fmnist-s025-mean9:"Smooth-Mean, 9 patches"
+TITLE="CIFAR-10, sigma = 0.25 (500 test images, n = 1,000)" \
+  table cifar10-s025 0,0.1,0.2,0.3,0.4,0.5 \
+  cifar10-s025-rs:RS cifar10-s025-max9:"Smooth-Max, 9 patches" cifar10-s025-mean9:"Smooth-Mean, 9 patches"
+TITLE="CIFAR-10, sigma = 0.5 (500 test images, n = 1,000)" \
+  table cifar10-s050 0,0.25,0.5,0.75,1 \
+  cifar10-s050-rs:RS cifar10-s050-mean9:"Smooth-Mean, 9 patches"
+TITLE="Fashion-MNIST, RS vs Smooth-Mean (9 patches) across sigma (500 images, n = 1,000)" \
+  table fmnist-sigmas 0,0.25,0.5,0.75,1,1.5,2 \
+  fmnist-s012-rs:"RS, sigma 0.12" fmnist-s012-mean9:"Smooth-Mean, sigma 0.12" \
+  fmnist-s025-rs:"RS, sigma 0.25" fmnist-s025-mean9:"Smooth-Mean, sigma 0.25" \
+  fmnist-s050-rs:"RS, sigma 0.5" fmnist-s050-mean9:"Smooth-Mean, sigma 0.5" \
+  fmnist-s100-rs:"RS, sigma 1.0" fmnist-s100-mean9:"Smooth-Mean, sigma 1.0"
+TITLE="Fashion-MNIST, sigma = 0.25: Smooth-Mean variants (500 images, n = 1,000)" \
+  table fmnist-s025-ablations 0,0.1,0.2,0.3,0.4,0.5 \
+  fmnist-s025-rs:RS fmnist-s025-mean4:"Mean, 4 patches" fmnist-s025-mean9:"Mean, 9 patches" \
+  fmnist-s025-mean25:"Mean, 25 patches" fmnist-s025-mean9-softmax:"Mean, 9 patches, softmax" \
+  fmnist-s025-mean9-uncorrelated:"Mean, 9 patches, uncorrelated"
