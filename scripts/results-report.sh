@@ -51,6 +51,23 @@ TITLE="Fashion-MNIST, sigma = 0.25: Smooth-Mean variants (500 images, n = 1,000)
   fmnist-s025-mean25:"Mean, 25 patches" fmnist-s025-mean9-softmax:"Mean, 9 patches, softmax" \
   fmnist-s025-mean9-uncorrelated:"Mean, 9 patches, uncorrelated"
 TITLE="Fashion-MNIST, sigma = 0.25 (100 test images, n = 10,000)" \
-  table fmnist-s025-n10k 0,0.2,0.4,0.6,0.8,1 \
+  table fmnist-s025-n10k 0,0.25,0.5,0.75,1 \
   fmnist-s025-rs-n10k:RS fmnist-s025-rs-n10k-adaptive:"RS, adaptive at r = 0.25" \
   fmnist-s025-mean9-n10k:"Smooth-Mean, 9 patches"
+
+# Paste every table into docs/results.md between its markers:
+#   <!-- table: NAME -->  ...  <!-- /table -->
+node -e '
+const fs = require("fs");
+const doc = "docs/results.md";
+if (!fs.existsSync(doc)) process.exit(0);
+const text = fs.readFileSync(doc, "utf8").replace(
+  /(<!-- table: ([\w-]+) -->\n)[\s\S]*?(<!-- \/table -->)/g,
+  (all, open, name, close) => {
+    const file = `docs/results/tables/${name}.md`;
+    return fs.existsSync(file) ? open + fs.readFileSync(file, "utf8").trimEnd() + "\n" + close : all;
+  },
+);
+fs.writeFileSync(doc, text);
+'
+echo "docs/results.md: tables updated"

@@ -354,7 +354,7 @@ describe('table', () => {
     const csv = summaryTable(rows(), { ...options, format: 'csv' })
       .trim()
       .split('\n');
-    assert.equal(csv[0], 'run,n,r = 0 (clean),r = 0.25,r = 0.5,r = 1,ACR,abstain,samples,s/input,space');
+    assert.equal(csv[0], 'run,inputs,r = 0 (clean),r = 0.25,r = 0.5,r = 1,ACR,abstain,samples,s/input,space');
     assert.equal(
       csv[1],
       '"Smooth-Mean (9 patches, correlated)",10,0.7,0.5,0.3,0.1,0.285,0.2,100000,1.45,input',

@@ -155,7 +155,7 @@ export function summaryTable(runs: readonly SummaryRow[], options: SummaryTableO
   const withSamples = runs.some((r) => r.summary.meanSamples != null);
   const columns: Column[] = [
     { title: 'run', align: 'left' },
-    { title: 'n' },
+    { title: 'inputs' },
     ...(withClean ? [{ title: 'clean', digits, best: 'max' as const }] : []),
     ...radii.map((r) => ({
       title: r === 0 ? 'r = 0 (clean)' : `r = ${r}`,
@@ -182,7 +182,7 @@ export function summaryTable(runs: readonly SummaryRow[], options: SummaryTableO
     ? ' PREDICT logs certify no radius: they have only the clean accuracy.'
     : '';
   const caption =
-    `Approximate certified accuracy at L2 radius r (${options.spaceDescription}): fraction of the n inputs ` +
+    `Approximate certified accuracy at L2 radius r (${options.spaceDescription}): fraction of the inputs ` +
     `classified correctly with a certified radius of at least r. ACR: average certified radius ` +
     `(${options.spaceDescription}), over all inputs, 0 when wrong or abstaining. abstain: fraction of ` +
     `abstentions.${withSamples ? ' samples: mean estimation samples n per input (fewer than asked when adaptive certification stopped early).' : ''} s/input: mean seconds per input.${predict}`;

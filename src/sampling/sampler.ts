@@ -4,8 +4,10 @@
  * Per batch: the seeded noise source writes `center + sigma * e` for each sample (in the smoothing
  * space), the plan's gather map turns each into its k model inputs, the classifier scores them all
  * in one call, and the aggregator reduces every k rows to a vote. Two batch buffers alternate so
- * that the next batch is drawn while ONNX Runtime scores the current one. Buffers are allocated
- * once and reused across inputs: nothing is allocated per sample.
+ * that a classifier that scores asynchronously (onnxruntime-web in a worker, a remote model) works
+ * on one batch while the next is drawn; onnxruntime-node computes inside the call on the calling
+ * thread, so there drawing and scoring take turns (docs/performance.md measures the cost). Buffers
+ * are allocated once and reused across inputs: nothing is allocated per sample.
  */
 import type { VoteSource } from '../core/smooth.js';
 import type { GaussianRng } from '../core/rng.js';
