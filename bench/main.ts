@@ -9,8 +9,8 @@
  *  4. peak RSS of one certification per child process for small and large n, and time per certificate;
  *  5. a V8 CPU profile of one certification per configuration: where the time goes outside session.run.
  *
- *   npm run bench                    # full run (about 15 minutes on 2 cores)
- *   npm run bench -- --quick         # smoke run (about a minute)
+ *   npm run bench                    # full run (about 35 minutes on 2 cores)
+ *   npm run bench -- --quick         # smoke run (about 2 minutes)
  *   npm run bench -- --help
  *
  * Tables go to stdout, progress to stderr, everything measured to bench/results/<mode>.json;
@@ -63,7 +63,7 @@ import { writeReport } from './report.js';
 
 const HELP = `npm run bench -- [options]
 
-  --quick                 smoke run (~1 minute): small n, few configurations
+  --quick                 smoke run (~2 minutes): small n, few configurations
   --models LIST           fmnist,cifar10 (default both; CIFAR-10 needs the JPEG test folder)
   --configs LIST          rs,max9,mean9,max25,mean25 (default all)
   --threads T             ONNX Runtime intra-op threads and torch threads (default os.availableParallelism())

@@ -67,7 +67,7 @@ export function renderReport(r: BenchResult, jsonPath: string): string {
   p('Regenerate (on a quiet machine):');
   p();
   p('```');
-  p('npm ci && npm run bench -- --doc docs/performance.md          # full run, ~15 min on 2 cores');
+  p('npm ci && npm run bench -- --doc docs/performance.md          # full run, ~35 min on 2 cores');
   p('npm run bench -- --quick                                      # ~1 min smoke run');
   p(`node --import tsx bench/report.ts ${jsonPath} docs/performance.md   # tables from a result file`);
   p('```');
