@@ -16,27 +16,17 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Runs `smooth-reduce <args>` in-process with the three commands; returns what went to stdout/stderr. */
 async function run(...args: string[]): Promise<{ out: string; err: string }> {
-  const program = new Command('smooth-reduce').exitOverride();
-  registerAnalyze(program);
-  registerPlot(program);
-  registerCompare(program);
   let out = '';
   let err = '';
-  const write = process.stdout.write.bind(process.stdout);
-  const error = console.error;
-  process.stdout.write = ((chunk: string) => {
-    out += chunk;
-    return true;
-  }) as typeof process.stdout.write;
-  console.error = (...parts: unknown[]) => {
-    err += parts.join(' ') + '\n';
+  const streams = {
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: (s: string) => (err += s) },
   };
-  try {
-    await program.parseAsync(['node', 'smooth-reduce', ...args]);
-  } finally {
-    process.stdout.write = write;
-    console.error = error;
-  }
+  const program = new Command('smooth-reduce').exitOverride();
+  registerAnalyze(program, streams);
+  registerPlot(program, streams);
+  registerCompare(program, streams);
+  await program.parseAsync(['node', 'smooth-reduce', ...args]);
   return { out, err };
 }
 
@@ -46,7 +36,7 @@ describe('cli: analyze', () => {
     const lines = out.split('\n');
     assert.match(
       lines[0],
-      /^\| run +\| +n \| r = 0 \(clean\) \| +r = 0.25 \| +r = 0.5 \| +r = 0.75 \| +r = 1 \| +ACR \|/,
+      /^\| run +\| inputs \| r = 0 \(clean\) \| +r = 0.25 \| +r = 0.5 \| +r = 0.75 \| +r = 1 \| +ACR \|/,
     );
     assert.match(lines[2], /^\| Smooth-Mean \(9 patches, correlated\) \| +10 \|/);
     assert.match(lines[3], /^\| run-b +\| +10 \|/);

@@ -303,7 +303,7 @@ describe('table', () => {
     const lines = md.trim().split('\n');
     assert.match(
       lines[0],
-      /^\| run +\| +n \| r = 0 \(clean\) \| +r = 0.25 \| +r = 0.5 \| +r = 1 \| +ACR \| abstain \| samples \| s\/input \|$/,
+      /^\| run +\| inputs \| r = 0 \(clean\) \| +r = 0.25 \| +r = 0.5 \| +r = 1 \| +ACR \| abstain \| samples \| s\/input \|$/,
     );
     assert.match(lines[1], /^\| :-+ \| -+: \|/);
     // run-a and run-b tie at r > 0 (no winner: not bold), beat PREDICT at r = 0 and differ in ACR

@@ -1,8 +1,8 @@
 /** `smooth-reduce plot <log...> --out fig.svg|fig.png`: certified accuracy vs. radius curves. */
 import type { Command } from 'commander';
-import { loadRuns, parsePositive, parseSpace, radiusTitle } from '../analysis/runs.js';
-
-const collect = (value: string, previous: string[]) => [...previous, value];
+import { parsePositive, radiusTitle } from '../analysis/runs.js';
+import { type LogOptions, loadLogs, withLogOptions } from './log-options.js';
+import type { OutputStreams } from './progress.js';
 
 /**
  * analysis/plot.js (vega, vega-lite, resvg) is imported when a plot is drawn, not when the command
@@ -11,35 +11,28 @@ const collect = (value: string, previous: string[]) => [...previous, value];
  */
 export const LEGEND_HELP = 'top-right | bottom-left | bottom-right | top-left | right | bottom | none';
 
-interface PlotCliOptions {
+interface PlotCliOptions extends LogOptions {
   out: string;
   title?: string;
   maxRadius?: string;
-  space: string;
-  label: string[];
   width: string;
   height: string;
   scale: string;
   legend: string;
 }
 
-export function register(program: Command): void {
-  program
-    .command('plot')
-    .description(
-      'draw certified accuracy against L2 radius for one or more certification logs, as SVG or PNG',
-    )
-    .argument('<log...>', 'certification logs, TSV with a header line')
-    .requiredOption('--out <file>', 'figure to write; .svg or .png')
-    .option('--title <text>', 'title above the figure')
-    .option('--max-radius <r>', 'right end of the radius axis (default: the largest radius, rounded up)')
-    .option('--space <space>', 'input (the radius column) | smoothing (the radius_smoothing column)', 'input')
-    .option(
-      '--label <text>',
-      'name of a run, once per log in order (default: manifest label or path)',
-      collect,
-      [],
-    )
+export function register(program: Command, streams: OutputStreams): void {
+  withLogOptions(
+    program
+      .command('plot')
+      .description(
+        'draw certified accuracy against L2 radius for one or more certification logs, as SVG or PNG',
+      )
+      .argument('<log...>', 'certification logs, TSV with a header line')
+      .requiredOption('--out <file>', 'figure to write; .svg or .png')
+      .option('--title <text>', 'title above the figure')
+      .option('--max-radius <r>', 'right end of the radius axis (default: the largest radius, rounded up)'),
+  )
     .option('--width <px>', 'figure width in CSS pixels', '560')
     .option('--height <px>', 'figure height in CSS pixels', '360')
     .option('--scale <k>', 'PNG pixels per CSS pixel', '2')
@@ -47,8 +40,7 @@ export function register(program: Command): void {
     .action(async (logs: string[], opts: PlotCliOptions) => {
       const { parseLegendPosition, writePlot } = await import('../analysis/plot.js');
       const legend = parseLegendPosition(opts.legend);
-      const loaded = loadRuns(logs, parseSpace(opts.space), opts.label);
-      for (const w of loaded.warnings) console.error(`warning: ${w}`);
+      const loaded = loadLogs(logs, opts, streams);
       const written = await writePlot(
         loaded.runs.map((r) => ({ label: r.label, outcomes: r.outcomes })),
         opts.out,
@@ -62,6 +54,8 @@ export function register(program: Command): void {
           legend,
         },
       );
-      console.error(`wrote ${written.path} (${written.format}, ${written.width} x ${written.height})`);
+      streams.stderr.write(
+        `wrote ${written.path} (${written.format}, ${written.width} x ${written.height})\n`,
+      );
     });
 }

@@ -218,8 +218,7 @@ async function run(command: 'certify' | 'predict', flags: RunFlags, streams: Out
 const defaultStreams: OutputStreams = { stdout: process.stdout, stderr: process.stderr };
 
 /**
- * The whole command line. `streams` receive the certify/predict/merge output and commander's help
- * and errors (analyze, plot and compare write to process.stdout / stderr themselves).
+ * The whole command line. `streams` receive every command's output and commander's help and errors.
  */
 export function buildProgram(streams: OutputStreams = defaultStreams): Command {
   const program = new Command('smooth-reduce')
@@ -258,9 +257,9 @@ export function buildProgram(streams: OutputStreams = defaultStreams): Command {
     program.command('predict').description('PREDICT (binomial test) every selected input'),
   ).action((flags: RunFlags) => run('predict', flags, streams));
   registerMerge(program, streams);
-  registerAnalyze(program);
-  registerPlot(program);
-  registerCompare(program);
+  registerAnalyze(program, streams);
+  registerPlot(program, streams);
+  registerCompare(program, streams);
   return program;
 }
 
