@@ -481,24 +481,16 @@ async function reference(
       'python',
     );
     if (res.code !== 0) throw new Error(`bench/reference_smooth.py failed (exit ${res.code ?? res.signal})`);
-    const py = lastJsonLine<{
-      python: string;
-      torch: string;
-      numpy: string;
-      statsmodels: string | null;
-      threads: number;
-      mkldnn: boolean;
-      blas: string;
-      resizeNorm: number;
-      logitsCheck?: ReferenceResult['python']['logitsCheck'];
-      resizeCheck?: ReferenceResult['python']['resizeCheck'];
-      configs: {
-        config: string;
-        seconds: number;
-        modelSeconds: number;
-        results: ReferenceResult['configs'][number]['python'];
-      }[];
-    }>(res.stdout, 'python');
+    const py = lastJsonLine<
+      ReferenceResult['python'] & {
+        configs: {
+          config: string;
+          seconds: number;
+          modelSeconds: number;
+          results: ReferenceResult['configs'][number]['python'];
+        }[];
+      }
+    >(res.stdout, 'python');
 
     const configs = o.refConfigs.map((c) => {
       const a = node.get(c.name)!;

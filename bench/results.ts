@@ -68,15 +68,8 @@ export interface ReferenceConfigResult {
   /** the same in the smoothing space (no operator-norm bound involved) */
   meanAbsRadiusSmoothingDiff: number;
   node: CertifyInputResult[];
-  python: {
-    index: number;
-    prediction: number;
-    radius: number;
-    radiusSmoothing: number;
-    pALower: number;
-    nA: number;
-    seconds: number;
-  }[];
+  /** the same fields as the library's, without the label */
+  python: Omit<CertifyInputResult, 'label'>[];
 }
 
 export interface ReferenceResult {
