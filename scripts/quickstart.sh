@@ -3,7 +3,7 @@
 # randomized smoothing, Smooth-Max and Smooth-Mean on the shipped sigma = 0.25 model, then print
 # the comparison table and draw the certified-accuracy curves.
 #
-# n = 1,000 estimation samples (n0 = 100, alpha = 0.001) keeps it to about two minutes on 2 cores;
+# n = 1,000 estimation samples (n0 = 100, alpha = 0.001) keeps it to about four minutes on 2 cores;
 # the literature uses n = 100,000 (at n = 1,000 no radius can exceed 2.46 sigma = 0.62).
 # Rerunning resumes the logs in runs/quickstart/ (delete the folder to start over).
 set -euo pipefail
