@@ -881,7 +881,9 @@ function extractCifar(): string | null {
   return ok && existsSync(join(dest, 'test')) ? join(dest, 'test') : null;
 }
 
-main().catch((e) => {
-  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+main().catch((e: unknown) => {
+  const err = e instanceof Error ? e : new Error(String(e));
+  console.error(`bench: ${err.message.split('\n')[0]} (npm run bench -- --help)`);
+  if (process.env.SMOOTH_REDUCE_DEBUG) console.error(err.stack);
   process.exitCode = 1;
 });
