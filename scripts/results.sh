@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Reproduces every certification run behind docs/results.md.
 #
-#   bash scripts/results.sh            # all runs, in priority order (resumable: rerun to continue)
-#   bash scripts/results.sh fmnist     # only the runs whose name contains "fmnist"
+#   bash scripts/results.sh                       # all runs (resumable: rerun to continue)
+#   bash scripts/results.sh fmnist                # only the runs whose name matches a regex
+#   bash scripts/results.sh '^fmnist-s025-(rs|max9|mean9)$'
 #
 # Logs and manifests go to docs/results/logs/. An interrupted run loses nothing: rerunning the
 # script resumes every log after its last complete line. CIFAR-10 runs need the JPEG test set:
@@ -29,7 +30,7 @@ cf_sel=(--data "$cifar" --skip 20)
 run() {
   local name="$1"
   shift
-  [[ -z "$filter" || "$name" == *"$filter"* ]] || return 0
+  [[ -z "$filter" || "$name" =~ $filter ]] || return 0
   if [[ "$name" == cifar* && ! -d "$cifar" ]]; then
     if [ -f ../shared/datasets/cifar10-jpeg.tar.gz ]; then
       mkdir -p data/cifar10-jpeg
