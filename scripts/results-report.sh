@@ -8,7 +8,7 @@ cli=(node dist/src/cli/main.js)
 logs=docs/results/logs
 mkdir -p docs/results/tables
 
-# table <name> <radii> <run>:<label>...   (input space, then resized/smoothing space)
+# [TITLE=... LEGEND=corner] table <name> <radii> <run>:<label>...   (input space, then smoothing space)
 table() {
   local name="$1" radii="$2"
   shift 2
@@ -23,10 +23,10 @@ table() {
   "${cli[@]}" analyze "${files[@]}" "${labels[@]}" --radii "$radii" > "docs/results/tables/$name.md"
   "${cli[@]}" analyze "${files[@]}" "${labels[@]}" --radii "$radii" --space smoothing \
     > "docs/results/tables/$name-smoothing.md"
-  "${cli[@]}" plot "${files[@]}" "${labels[@]}" --out "docs/results/$name.png" --legend bottom-left \
+  "${cli[@]}" plot "${files[@]}" "${labels[@]}" --out "docs/results/$name.png" --legend "${LEGEND:-bottom-left}" \
     --title "$TITLE" > /dev/null
   "${cli[@]}" plot "${files[@]}" "${labels[@]}" --out "docs/results/$name-smoothing.png" --space smoothing \
-    --legend bottom-left --title "$TITLE, resized-image space" > /dev/null
+    --legend "${LEGEND:-bottom-left}" --title "$TITLE, smoothing space" > /dev/null
   echo "docs/results/tables/$name.md (${#files[@]} runs)"
 }
 
@@ -39,7 +39,7 @@ TITLE="CIFAR-10, sigma = 0.25 (500 test images, n = 1,000)" \
 TITLE="CIFAR-10, sigma = 0.5 (500 test images, n = 1,000)" \
   table cifar10-s050 0,0.25,0.5,0.75,1 \
   cifar10-s050-rs:RS cifar10-s050-mean9:"Smooth-Mean, 9 patches"
-TITLE="Fashion-MNIST, RS vs Smooth-Mean (9 patches) across sigma (500 images, n = 1,000)" \
+TITLE="Fashion-MNIST, RS vs Smooth-Mean (9 patches) across sigma (500 images, n = 1,000)" LEGEND=right \
   table fmnist-sigmas 0,0.25,0.5,0.75,1,1.5,2 \
   fmnist-s012-rs:"RS, sigma 0.12" fmnist-s012-mean9:"Smooth-Mean, sigma 0.12" \
   fmnist-s025-rs:"RS, sigma 0.25" fmnist-s025-mean9:"Smooth-Mean, sigma 0.25" \

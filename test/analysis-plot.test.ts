@@ -8,6 +8,7 @@ import { FONT_ENV, HELVETICA_METRICS, findPlotFont, readFontMetrics } from '../s
 import { outcomes, readLog } from '../src/analysis/log.js';
 import {
   certifiedAccuracySpec,
+  wrapTitle,
   niceCeiling,
   parseLegendPosition,
   plotFormat,
@@ -68,6 +69,19 @@ describe('plot: spec', () => {
     };
     assert.equal(legends('none'), null);
     assert.equal(legends('right')?.orient, 'right');
+  });
+
+  it('wraps a long title at spaces instead of letting the figure clip it', () => {
+    assert.equal(wrapTitle('CIFAR-10, sigma 0.25', 40), 'CIFAR-10, sigma 0.25');
+    const long = 'Fashion-MNIST, RS vs Smooth-Mean (9 patches) across sigma (500 images, n = 1,000)';
+    const lines = wrapTitle(long, 40);
+    assert.ok(Array.isArray(lines) && lines.length === 3, JSON.stringify(lines));
+    assert.ok(lines.every((l) => l.length <= 40));
+    assert.equal(lines.join(' '), long);
+    const spec = certifiedAccuracySpec(runs, { xTitle, title: long }) as unknown as {
+      title: { text: unknown };
+    };
+    assert.ok(Array.isArray(spec.title.text), 'a long title becomes several lines');
   });
 
   it('refuses what it cannot draw', () => {

@@ -60,6 +60,27 @@ export function niceCeiling(x: number): number {
   return Number((Math.ceil(x / step - 1e-9) * step).toPrecision(12));
 }
 
+const TITLE_FONT_SIZE = 15;
+
+/**
+ * Splits a title into lines of at most `maxChars` characters at spaces (vega draws an array of
+ * strings as stacked lines), so a long title is not clipped at the figure's edges.
+ */
+export function wrapTitle(title: string, maxChars: number): string | string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of title.split(/\s+/).filter((w) => w.length > 0)) {
+    if (line.length > 0 && line.length + 1 + word.length > maxChars) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line.length > 0 ? `${line} ${word}` : word;
+    }
+  }
+  if (line.length > 0) lines.push(line);
+  return lines.length === 1 ? lines[0] : lines;
+}
+
 /** The vega-lite spec of the figure. */
 export function certifiedAccuracySpec(runs: readonly PlotRun[], options: PlotOptions): TopLevelSpec {
   if (runs.length === 0) throw new UsageError('nothing to plot: no runs');
@@ -108,7 +129,15 @@ export function certifiedAccuracySpec(runs: readonly PlotRun[], options: PlotOpt
     padding: { left: 6, right: 14, top: 10, bottom: 6 },
     background: 'white',
     ...(options.title
-      ? { title: { text: options.title, fontSize: 15, fontWeight: 'normal', offset: 10 } }
+      ? {
+          title: {
+            text: wrapTitle(options.title, Math.floor((options.width ?? 560) / (TITLE_FONT_SIZE * 0.55))),
+            fontSize: TITLE_FONT_SIZE,
+            fontWeight: 'normal',
+            frame: 'bounds',
+            offset: 10,
+          },
+        }
       : {}),
     data: { values },
     mark: { type: 'line', interpolate: 'step-after', strokeWidth: 2, clip: true },
