@@ -51,7 +51,7 @@ TITLE="Fashion-MNIST, sigma = 0.25: Smooth-Mean variants (500 images, n = 1,000)
   fmnist-s025-mean25:"Mean, 25 patches" fmnist-s025-mean9-softmax:"Mean, 9 patches, softmax" \
   fmnist-s025-mean9-uncorrelated:"Mean, 9 patches, uncorrelated"
 TITLE="Fashion-MNIST, sigma = 0.25 (100 test images, n = 10,000)" \
-  table fmnist-s025-n10k 0,0.25,0.5,0.75,1 \
+  table fmnist-s025-n10k 0,0.25,0.5,0.6,0.69,0.79 \
   fmnist-s025-rs-n10k:RS fmnist-s025-rs-n10k-adaptive:"RS, adaptive at r = 0.25" \
   fmnist-s025-mean9-n10k:"Smooth-Mean, 9 patches"
 
