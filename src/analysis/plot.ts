@@ -28,6 +28,8 @@ export interface PlotOptions {
   height?: number;
   /** font family written into the SVG (default: the plot font's, then common fallbacks) */
   font?: string;
+  /** advance widths of that font, to break a long title into lines (default: Helvetica's) */
+  metrics?: FontMetrics;
   /** where the legend goes: inside a corner of the plot, outside it, or nowhere (default top-right) */
   legend?: LegendPosition;
 }
@@ -63,14 +65,19 @@ export function niceCeiling(x: number): number {
 const TITLE_FONT_SIZE = 15;
 
 /**
- * Splits a title into lines of at most `maxChars` characters at spaces (vega draws an array of
- * strings as stacked lines), so a long title is not clipped at the figure's edges.
+ * Splits a title at spaces into lines no wider than `maxWidth` as `measure` counts width
+ * (characters by default; the figure passes the plot font's advance widths in pixels), so a long
+ * title is not clipped at the figure's edges. Vega draws an array of strings as stacked lines.
  */
-export function wrapTitle(title: string, maxChars: number): string | string[] {
+export function wrapTitle(
+  title: string,
+  maxWidth: number,
+  measure: (text: string) => number = (text) => text.length,
+): string | string[] {
   const lines: string[] = [];
   let line = '';
   for (const word of title.split(/\s+/).filter((w) => w.length > 0)) {
-    if (line.length > 0 && line.length + 1 + word.length > maxChars) {
+    if (line.length > 0 && measure(`${line} ${word}`) > maxWidth) {
       lines.push(line);
       line = word;
     } else {
@@ -121,17 +128,24 @@ export function certifiedAccuracySpec(runs: readonly PlotRun[], options: PlotOpt
           rowPadding: 4,
         };
   const font = options.font ?? 'Helvetica, Arial, sans-serif';
+  const metrics = options.metrics ?? HELVETICA_METRICS;
+  const width = options.width ?? 560;
+  const padding = { left: 6, right: 14, top: 10, bottom: 6 };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    width: options.width ?? 560,
+    width,
     height: options.height ?? 360,
     autosize: { type: 'fit', contains: 'padding' },
-    padding: { left: 6, right: 14, top: 10, bottom: 6 },
+    padding,
     background: 'white',
     ...(options.title
       ? {
           title: {
-            text: wrapTitle(options.title, Math.floor((options.width ?? 560) / (TITLE_FONT_SIZE * 0.55))),
+            text: wrapTitle(
+              options.title,
+              width - padding.left - padding.right,
+              (text) => metrics.width(text) * TITLE_FONT_SIZE,
+            ),
             fontSize: TITLE_FONT_SIZE,
             fontWeight: 'normal',
             frame: 'bounds',
@@ -146,7 +160,7 @@ export function certifiedAccuracySpec(runs: readonly PlotRun[], options: PlotOpt
         field: 'radius',
         type: 'quantitative',
         scale: { domain: [0, maxRadius], nice: false, zero: true },
-        axis: { title: options.xTitle, tickCount: Math.max(4, Math.round((options.width ?? 560) / 80)) },
+        axis: { title: options.xTitle, tickCount: Math.max(4, Math.round(width / 80)) },
       },
       y: {
         field: 'accuracy',
@@ -266,8 +280,9 @@ export async function writePlot(
   const format = plotFormat(path);
   const font = format === 'png' ? requirePlotFont() : findPlotFont();
   const family = font ? `${cssFamily(font.metrics.family)}, Helvetica, Arial, sans-serif` : undefined;
-  const spec = certifiedAccuracySpec(runs, { font: family, ...options });
-  const svg = await renderSvg(spec, font?.metrics ?? HELVETICA_METRICS);
+  const metrics = font?.metrics ?? HELVETICA_METRICS;
+  const spec = certifiedAccuracySpec(runs, { font: family, metrics, ...options });
+  const svg = await renderSvg(spec, metrics);
   const size = svgSize(svg);
   let data: string | Buffer = svg;
   let { width, height } = size;
