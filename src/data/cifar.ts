@@ -73,7 +73,9 @@ function variantOf(path: string, bytes: number): CifarVariant {
       `${path}: ${bytes} bytes is not a whole number of CIFAR-10 (3073-byte) or CIFAR-100 (3074-byte) records: truncated, or not a CIFAR binary file`,
     );
   }
-  throw new UsageError(`${path}: cannot tell CIFAR-10 from CIFAR-100 by its size; name it test_batch.bin or test.bin`);
+  throw new UsageError(
+    `${path}: cannot tell CIFAR-10 from CIFAR-100 by its size; name it test_batch.bin or test.bin`,
+  );
 }
 
 /** Class names, one a line (blank lines ignored), if the file exists; it must hold `count` names. */
@@ -105,7 +107,8 @@ export class CifarDataset implements Dataset {
     if (!existsSync(path)) throw new UsageError(`no such file: ${path}`);
     if (statSync(path).isDirectory()) {
       const file = cifarFolderFile(path);
-      if (!file) throw new UsageError(`${path}: no test_batch.bin (CIFAR-10) or test.bin (CIFAR-100) in this folder`);
+      if (!file)
+        throw new UsageError(`${path}: no test_batch.bin (CIFAR-10) or test.bin (CIFAR-100) in this folder`);
       this.path = path = file;
     }
     const bytes = readFileSync(path);
@@ -117,7 +120,8 @@ export class CifarDataset implements Dataset {
         `${path}: truncated ${NAME[variant]} file: ${bytes.length} bytes is ${Math.floor(bytes.length / record)} records of ${record} bytes plus ${bytes.length % record}`,
       );
     }
-    if (options.labels && variant !== 'cifar100') throw new UsageError(`${path}: coarse/fine labels exist only in CIFAR-100`);
+    if (options.labels && variant !== 'cifar100')
+      throw new UsageError(`${path}: coarse/fine labels exist only in CIFAR-100`);
     const coarse = variant === 'cifar100' && options.labels === 'coarse';
     const classCount = variant === 'cifar10' ? 10 : coarse ? 20 : 100;
     this.variant = variant;

@@ -15,7 +15,10 @@ export interface IdxArray {
 export function parseIdx(bytes: Uint8Array, where: string): IdxArray {
   const buf = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
   if (buf.length < 4 || buf[0] !== 0 || buf[1] !== 0) throw new UsageError(`${where}: not an IDX file`);
-  if (buf[2] !== 0x08) throw new UsageError(`${where}: IDX element type 0x${buf[2].toString(16)} (only unsigned bytes are read)`);
+  if (buf[2] !== 0x08)
+    throw new UsageError(
+      `${where}: IDX element type 0x${buf[2].toString(16)} (only unsigned bytes are read)`,
+    );
   const ndim = buf[3];
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   if (buf.length < 4 + 4 * ndim) throw new UsageError(`${where}: truncated IDX header`);
@@ -24,7 +27,9 @@ export function parseIdx(bytes: Uint8Array, where: string): IdxArray {
   const count = dims.reduce((a, b) => a * b, 1);
   const start = 4 + 4 * ndim;
   if (buf.length - start !== count) {
-    throw new UsageError(`${where}: IDX header says ${count} values but the file holds ${buf.length - start}`);
+    throw new UsageError(
+      `${where}: IDX header says ${count} values but the file holds ${buf.length - start}`,
+    );
   }
   return { dims, data: buf.subarray(start) };
 }
@@ -46,10 +51,12 @@ export class IdxDataset implements Dataset {
     readonly classes?: string[],
   ) {
     for (const p of [imagesPath, labelsPath]) if (!existsSync(p)) throw new UsageError(`no such file: ${p}`);
-    if (labelsPath === imagesPath) throw new UsageError(`cannot tell the labels file of ${imagesPath}; pass --labels`);
+    if (labelsPath === imagesPath)
+      throw new UsageError(`cannot tell the labels file of ${imagesPath}; pass --labels`);
     const images = parseIdx(readFileSync(imagesPath), imagesPath);
     const labels = parseIdx(readFileSync(labelsPath), labelsPath);
-    if (images.dims.length !== 3) throw new UsageError(`${imagesPath}: expected N x H x W images, got ${images.dims.join('x')}`);
+    if (images.dims.length !== 3)
+      throw new UsageError(`${imagesPath}: expected N x H x W images, got ${images.dims.join('x')}`);
     if (labels.dims.length !== 1 || labels.dims[0] !== images.dims[0]) {
       throw new UsageError(`${labelsPath}: ${labels.dims[0]} labels for ${images.dims[0]} images`);
     }

@@ -81,7 +81,9 @@ function classFiles(dir: string): string[] {
       const ext = extname(name).toLowerCase();
       if (IMAGE_EXTENSIONS.includes(ext)) files.push(join(folder, name));
       else if (UNSUPPORTED_EXTENSIONS.includes(ext)) {
-        throw new UsageError(`${join(folder, name)}: ${ext} images are not read (only JPEG and PNG); convert it`);
+        throw new UsageError(
+          `${join(folder, name)}: ${ext} images are not read (only JPEG and PNG); convert it`,
+        );
       }
     }
   }
@@ -170,18 +172,23 @@ export class ImageFolderDataset implements Dataset {
     const channels = options.channels ?? 3;
     if (channels !== 1 && channels !== 3) throw new UsageError(`channels must be 1 or 3, got ${channels}`);
     if (options.resize && options.centerCrop && options.centerCrop > options.resize) {
-      throw new UsageError(`center crop ${options.centerCrop} is larger than the resized shorter side ${options.resize}`);
+      throw new UsageError(
+        `center crop ${options.centerCrop} is larger than the resized shorter side ${options.resize}`,
+      );
     }
     this.resize = options.resize;
     this.crop = options.centerCrop;
     this.root = imageFolderRoot(dir);
     this.classes = subfolders(this.root);
     if (this.classes.length === 0) {
-      throw new UsageError(`${this.root}: no class folders (expected ${join(this.root, '<class>', '<image>.jpg')})`);
+      throw new UsageError(
+        `${this.root}: no class folders (expected ${join(this.root, '<class>', '<image>.jpg')})`,
+      );
     }
     this.classes.forEach((name, label) => {
       const files = classFiles(join(this.root, name));
-      if (files.length === 0) throw new UsageError(`${join(this.root, name)}: class folder with no JPEG or PNG images`);
+      if (files.length === 0)
+        throw new UsageError(`${join(this.root, name)}: class folder with no JPEG or PNG images`);
       for (const file of files) {
         this.files.push(file);
         this.labels.push(label);
@@ -192,7 +199,9 @@ export class ImageFolderDataset implements Dataset {
     let { width, height } = this.resize ? resizedSize(first.width, first.height, this.resize) : first;
     if (this.crop) {
       if (width < this.crop || height < this.crop) {
-        throw new UsageError(`${this.files[0]}: ${width}x${height} image is smaller than the ${this.crop}x${this.crop} center crop`);
+        throw new UsageError(
+          `${this.files[0]}: ${width}x${height} image is smaller than the ${this.crop}x${this.crop} center crop`,
+        );
       }
       width = height = this.crop;
     }
@@ -200,7 +209,9 @@ export class ImageFolderDataset implements Dataset {
   }
 
   get description(): string {
-    const steps = [this.resize && `resize ${this.resize}`, this.crop && `center crop ${this.crop}`].filter(Boolean);
+    const steps = [this.resize && `resize ${this.resize}`, this.crop && `center crop ${this.crop}`].filter(
+      Boolean,
+    );
     const how = steps.length ? `, ${steps.join(', ')}` : '';
     return `image folder ${this.root} (${this.size} images, ${this.classes.length} classes, ${formatShape(this.shape)}${how})`;
   }
@@ -219,12 +230,16 @@ export class ImageFolderDataset implements Dataset {
     let width: number;
     let height: number;
     try {
-      ({ data, info: { width, height } } = await sharp(file, { failOn: 'truncated', ignoreIcc: true })
+      ({
+        data,
+        info: { width, height },
+      } = await sharp(file, { failOn: 'truncated', ignoreIcc: true })
         .removeAlpha()
         .toColourspace('srgb')
         .raw({ depth: 'uchar' })
         .toBuffer({ resolveWithObject: true }));
-      if (data.length !== width * height * 3) throw new Error(`decoded ${data.length} bytes for ${width}x${height} RGB`);
+      if (data.length !== width * height * 3)
+        throw new Error(`decoded ${data.length} bytes for ${width}x${height} RGB`);
       if (this.resize) {
         const to = resizedSize(width, height, this.resize);
         if (to.width !== width || to.height !== height) {
@@ -242,7 +257,9 @@ export class ImageFolderDataset implements Dataset {
     let left = 0;
     if (this.crop) {
       if (width < this.crop || height < this.crop) {
-        throw new UsageError(`${file}: ${width}x${height} image is smaller than the ${this.crop}x${this.crop} center crop`);
+        throw new UsageError(
+          `${file}: ${width}x${height} image is smaller than the ${this.crop}x${this.crop} center crop`,
+        );
       }
       top = centerCropOffset(height, this.crop);
       left = centerCropOffset(width, this.crop);

@@ -130,7 +130,9 @@ export function openDataset(spec: string, options: OpenOptions = {}): Dataset {
     }
     const archived = names.map((f) => archiveError(join(spec, f))).find((e) => e !== undefined);
     if (archived) throw new UsageError(`${spec}: no data set, but an archive: ${archived.message}`);
-    throw new UsageError(`${spec}: ${names.length === 0 ? 'empty folder' : 'no data set format recognised'} (${EXPECTED})`);
+    throw new UsageError(
+      `${spec}: ${names.length === 0 ? 'empty folder' : 'no data set format recognised'} (${EXPECTED})`,
+    );
   }
   const archive = archiveError(spec);
   if (archive) throw archive;

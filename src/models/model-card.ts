@@ -71,24 +71,34 @@ export function validateModelCard(raw: unknown, where = 'model card'): ModelCard
   if (typeof raw !== 'object' || raw === null) fail('not a JSON object');
   const card = raw as ModelCard;
   if (card.format !== MODEL_CARD_FORMAT) fail(`"format" must be "${MODEL_CARD_FORMAT}"`);
-  if (card.version !== MODEL_CARD_VERSION) fail(`unsupported version ${card.version} (this build reads ${MODEL_CARD_VERSION})`);
+  if (card.version !== MODEL_CARD_VERSION)
+    fail(`unsupported version ${card.version} (this build reads ${MODEL_CARD_VERSION})`);
   const input = card.input;
   if (!input || input.layout !== 'NCHW') fail('input.layout must be "NCHW"');
   const shape = input.shape;
   if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
     fail('input.shape must be [C, H, W] with positive integers');
   }
-  if (!Array.isArray(input.pixelRange) || input.pixelRange.length !== 2 || !(input.pixelRange[1] > input.pixelRange[0])) {
+  if (
+    !Array.isArray(input.pixelRange) ||
+    input.pixelRange.length !== 2 ||
+    !(input.pixelRange[1] > input.pixelRange[0])
+  ) {
     fail('input.pixelRange must be [low, high] with low < high');
   }
   const norm = input.normalization;
   if (norm !== null && norm !== undefined) {
-    const ok = (a: unknown) => Array.isArray(a) && a.length === shape[0] && a.every((v) => typeof v === 'number');
+    const ok = (a: unknown) =>
+      Array.isArray(a) && a.length === shape[0] && a.every((v) => typeof v === 'number');
     if (!ok(norm.mean) || !ok(norm.std) || norm.std.some((s) => !(s > 0))) {
       fail(`input.normalization needs mean and std arrays of ${shape[0]} numbers, std > 0`);
     }
   }
-  if (!Array.isArray(card.classes) || card.classes.length < 2 || !card.classes.every((c) => typeof c === 'string')) {
+  if (
+    !Array.isArray(card.classes) ||
+    card.classes.length < 2 ||
+    !card.classes.every((c) => typeof c === 'string')
+  ) {
     fail('classes must list at least two class names');
   }
   if (card.training !== undefined && !(card.training.sigma >= 0)) fail('training.sigma must be >= 0');

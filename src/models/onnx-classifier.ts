@@ -9,7 +9,13 @@ import ort from 'onnxruntime-node';
 import { UsageError } from '../core/errors.js';
 import { type Shape3, formatShape } from '../core/shape.js';
 import type { Classifier } from './classifier.js';
-import { type ModelCard, MODEL_CARD_FORMAT, MODEL_CARD_VERSION, cardShape, readModelCard } from './model-card.js';
+import {
+  type ModelCard,
+  MODEL_CARD_FORMAT,
+  MODEL_CARD_VERSION,
+  cardShape,
+  readModelCard,
+} from './model-card.js';
 
 export type Device = 'cpu' | 'cuda';
 
@@ -55,7 +61,8 @@ export class OnnxClassifier implements Classifier {
    * [0, 1] and any normalisation to be inside the graph.
    */
   static async load(modelPath: string, options: LoadOptions = {}): Promise<OnnxClassifier> {
-    const path = existsSync(modelPath) && statSync(modelPath).isDirectory() ? join(modelPath, 'model.onnx') : modelPath;
+    const path =
+      existsSync(modelPath) && statSync(modelPath).isDirectory() ? join(modelPath, 'model.onnx') : modelPath;
     if (!existsSync(path)) throw new UsageError(`no such model: ${path}`);
     const bytes = readFileSync(path);
     const sessionOptions: ort.InferenceSession.SessionOptions = {
@@ -77,7 +84,12 @@ export class OnnxClassifier implements Classifier {
     }
     const cardPath = options.card ?? join(dirname(path), 'model.json');
     const card = existsSync(cardPath) ? readModelCard(cardPath) : await inferCard(session, path);
-    const classifier = new OnnxClassifier(session, card, path, createHash('sha256').update(bytes).digest('hex'));
+    const classifier = new OnnxClassifier(
+      session,
+      card,
+      path,
+      createHash('sha256').update(bytes).digest('hex'),
+    );
     await classifier.check();
     return classifier;
   }
@@ -118,14 +130,17 @@ export class OnnxClassifier implements Classifier {
     if (meta?.isTensor && meta.shape.length > 0) {
       const dims = meta.shape.slice(1);
       const expected = [this.inputShape.channels, this.inputShape.height, this.inputShape.width];
-      const clash = meta.shape.length !== 4 || dims.some((d, i) => typeof d === 'number' && d !== expected[i]);
+      const clash =
+        meta.shape.length !== 4 || dims.some((d, i) => typeof d === 'number' && d !== expected[i]);
       if (clash) {
         throw new UsageError(
           `${this.path}: the graph input is [${meta.shape.join(', ')}] but the model card says N x ${formatShape(this.inputShape)}`,
         );
       }
       if (typeof meta.shape[0] === 'number' && meta.shape[0] !== -1) {
-        throw new UsageError(`${this.path}: the graph has a fixed batch size ${meta.shape[0]}; export it with a dynamic batch axis`);
+        throw new UsageError(
+          `${this.path}: the graph has a fixed batch size ${meta.shape[0]}; export it with a dynamic batch axis`,
+        );
       }
     }
     const size = this.inputShape.channels * this.inputShape.height * this.inputShape.width;
@@ -147,13 +162,21 @@ async function inferCard(session: ort.InferenceSession, path: string): Promise<M
     );
   }
   const [c, h, w] = dims.slice(1) as number[];
-  const probe = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', new Float32Array(c * h * w), [1, c, h, w]) });
+  const probe = await session.run({
+    [session.inputNames[0]]: new ort.Tensor('float32', new Float32Array(c * h * w), [1, c, h, w]),
+  });
   const classes = probe[session.outputNames[0]].data.length;
   return {
     format: MODEL_CARD_FORMAT,
     version: MODEL_CARD_VERSION,
     name: path,
-    input: { layout: 'NCHW', shape: [c, h, w], pixelRange: [0, 1], channelOrder: c === 1 ? 'gray' : 'RGB', normalization: null },
+    input: {
+      layout: 'NCHW',
+      shape: [c, h, w],
+      pixelRange: [0, 1],
+      channelOrder: c === 1 ? 'gray' : 'RGB',
+      normalization: null,
+    },
     classes: Array.from({ length: classes }, (_, i) => String(i)),
   };
 }
