@@ -4,14 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { comparePaired, comparisonTable } from '../src/analysis/compare.js';
-import {
-  outcomes,
-  parseDuration,
-  parseLog,
-  readLog,
-  runLabels,
-  spaceDescription,
-} from '../src/analysis/log.js';
+import { outcomes, readLog, runLabels, spaceDescription } from '../src/analysis/log.js';
 import {
   abstentionRate,
   averageCertifiedRadius,
@@ -25,6 +18,7 @@ import {
 import { loadRuns, parseRadii, parseSpace } from '../src/analysis/runs.js';
 import { latexEscape, parseTableFormat, summaryTable, type SummaryRow } from '../src/analysis/table.js';
 import { UsageError } from '../src/core/errors.js';
+import { parseDuration, parseLog } from '../src/io/tsv-log.js';
 import { COHEN_SKIP, cohenLog, fixture } from './fixtures/analysis/paths.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sr-analysis-'));

@@ -2,11 +2,12 @@
  * The run manifest, `<log>.manifest.json` beside every log: everything needed to reproduce or
  * resume the run (options, model sha256, data, index range, seed, versions, machine, times).
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { createRequire } from 'node:module';
 import { UsageError } from '../core/errors.js';
 import { packageVersion } from '../package-root.js';
+import { readJsonFile } from './json.js';
 
 export const MANIFEST_FORMAT = 'smooth-reduce-run';
 export const MANIFEST_VERSION = 1;
@@ -62,12 +63,17 @@ export function manifestPath(logPath: string): string {
   return `${logPath}.manifest.json`;
 }
 
+/**
+ * Reads a run manifest: the one reader, for resume, merge and analysis. Unreadable JSON or another
+ * `format` is a UsageError. Manifests of other versions (or hand-written ones, as in the analysis
+ * fixtures) may lack fields: readers that need one check it.
+ */
 export function readManifest(path: string): RunManifest {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as RunManifest;
-  } catch (e) {
-    throw new UsageError(`cannot read run manifest ${path}: ${(e as Error).message}`);
+  const value = readJsonFile(path, 'run manifest');
+  if (typeof value !== 'object' || value === null || (value as RunManifest).format !== MANIFEST_FORMAT) {
+    throw new UsageError(`${path} is not a run manifest (expected "format": "${MANIFEST_FORMAT}")`);
   }
+  return value as RunManifest;
 }
 
 /** Writes atomically (temp file + rename), so a kill never leaves half a manifest. */
@@ -112,7 +118,8 @@ export function identityMismatch(previous: RunIdentity, current: RunIdentity): s
   return diffs.length ? diffs.join(', ') : null;
 }
 
-export function existingManifest(logPath: string): RunManifest | null {
+/** The manifest beside the log `logPath`, or null when there is none. */
+export function manifestBeside(logPath: string): RunManifest | null {
   return existsSync(manifestPath(logPath)) ? readManifest(manifestPath(logPath)) : null;
 }
 

@@ -1,33 +1,31 @@
 /**
- * The certification log: Cohen et al.'s TSV columns first (`idx label predict radius correct time`,
- * or `idx label predict correct time` for PREDICT), our extra columns after them, one line per
- * input. Every line is written with a single write(2) of the whole line, so a killed process leaves
- * at most a torn last line, which reopening for resume cuts off.
+ * The certification log on disk: the one module that writes, resumes and reads log files (the
+ * text format itself is `./log-format.ts`, re-exported here). Every line is written with a single
+ * write(2) of the whole line, so a killed process leaves at most a torn last line, which reopening
+ * for resume cuts off.
  */
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { UsageError } from '../core/errors.js';
+import { type LogRow, type ParseOptions, type ParsedLog, formatLine, parseLog } from './log-format.js';
 
-export const CERTIFY_COLUMNS = [
-  'idx',
-  'label',
-  'predict',
-  'radius',
-  'correct',
-  'time',
-  'pA_lower',
-  'radius_smoothing',
-  'count_A',
-  'n',
-];
-export const PREDICT_COLUMNS = ['idx', 'label', 'predict', 'correct', 'time', 'p_value', 'count_A', 'n'];
+export * from './log-format.js';
 
 export class TsvLog {
   private readonly fd: number;
   /** indices already in the log (complete lines), when resuming */
   readonly done: Set<number>;
-  /** the fields of those complete lines, in file order */
-  readonly rows: string[][];
+  /** those complete lines, in file order */
+  readonly rows: LogRow[];
 
   /**
    * Opens `path` for appending. An existing log with the same header is resumed (its torn last line,
@@ -35,47 +33,53 @@ export class TsvLog {
    */
   constructor(
     readonly path: string,
-    readonly columns: string[],
+    readonly columns: readonly string[],
+    options: ParseOptions = {},
   ) {
-    this.done = new Set();
-    this.rows = [];
     mkdirSync(dirname(path), { recursive: true });
     const header = columns.join('\t');
+    let previous: ParsedLog | null = null;
     if (existsSync(path)) {
       const text = readFileSync(path, 'utf8');
-      const complete = text.lastIndexOf('\n') + 1;
-      const lines = text
-        .slice(0, complete)
-        .split('\n')
-        .filter((l) => l.length > 0);
-      if (lines.length > 0 && lines[0] !== header) {
+      const first = text.slice(0, text.indexOf('\n') + 1).replace(/\n$/, '');
+      if (first.length > 0 && first !== header) {
         throw new UsageError(
-          `${path} exists with other columns (${lines[0].split('\t').join(' ')}); choose another --out`,
+          `${path} exists with other columns (${first.split('\t').join(' ')}); choose another --out`,
         );
       }
-      for (const line of lines.slice(1)) {
-        const fields = line.split('\t');
-        this.rows.push(fields);
-        this.done.add(Number(fields[0]));
-      }
+      if (first.length > 0) previous = parseLog(text, path, options);
       const fix = openSync(path, 'r+');
-      ftruncateSync(fix, lines.length === 0 ? 0 : complete);
+      ftruncateSync(fix, previous ? Buffer.byteLength(text.slice(0, previous.complete)) : 0);
       closeSync(fix);
-      this.fd = openSync(path, 'a');
-      if (lines.length === 0) writeSync(this.fd, header + '\n');
-    } else {
-      this.fd = openSync(path, 'a');
-      writeSync(this.fd, header + '\n');
     }
+    this.rows = previous?.rows ?? [];
+    this.done = new Set(this.rows.map((r) => r.idx));
+    this.fd = openSync(path, 'a');
+    if (!previous) writeSync(this.fd, formatLine(columns));
   }
 
-  /** Appends one line; values are formatted by the caller. */
-  append(values: (string | number)[]): void {
-    const line = values.join('\t') + '\n';
-    writeSync(this.fd, line);
+  /** Appends one line: its fields in column order (see certifyFields / predictFields). */
+  append(fields: readonly string[]): void {
+    writeSync(this.fd, formatLine(fields));
   }
 
   close(): void {
     closeSync(this.fd);
   }
+}
+
+/**
+ * Reads and parses the log at `path` (see parseLog). A missing or unreadable file is a
+ * UsageError.
+ */
+export function readLogFile(path: string, options: ParseOptions = {}): ParsedLog {
+  if (!existsSync(path)) throw new UsageError(`no such log: ${path}`);
+  if (statSync(path).isDirectory()) throw new UsageError(`${path} is a directory, not a log`);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  return parseLog(text, path, options);
 }

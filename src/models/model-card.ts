@@ -2,7 +2,7 @@
  * The model card: the JSON sidecar `model.json` beside `model.onnx` that says how to feed the model.
  * One definition for the whole project (training/ writes it, the classifier reads it); see the README.
  */
-import { readFileSync } from 'node:fs';
+import { readJsonFile } from '../io/json.js';
 import { UsageError } from '../core/errors.js';
 import type { Shape3 } from '../core/shape.js';
 
@@ -55,13 +55,7 @@ export function cardShape(card: ModelCard): Shape3 {
 
 /** Reads and validates a model card; every problem is a one-line UsageError. */
 export function readModelCard(path: string): ModelCard {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new UsageError(`cannot read model card ${path}: ${(e as Error).message}`);
-  }
-  return validateModelCard(raw, path);
+  return validateModelCard(readJsonFile(path, 'model card'), path);
 }
 
 export function validateModelCard(raw: unknown, where = 'model card'): ModelCard {

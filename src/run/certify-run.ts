@@ -13,13 +13,13 @@ import {
   type RunManifest,
   MANIFEST_FORMAT,
   MANIFEST_VERSION,
-  existingManifest,
+  manifestBeside,
   identityMismatch,
   machineDescription,
   softwareVersions,
   writeManifest,
 } from '../io/manifest.js';
-import { CERTIFY_COLUMNS, PREDICT_COLUMNS, TsvLog } from '../io/tsv-log.js';
+import { TsvLog, certifyFields, logColumns, predictFields } from '../io/tsv-log.js';
 import type { OnnxClassifier } from '../models/onnx-classifier.js';
 import { type SmoothingOptions, SmoothedClassifier } from '../smoothed-classifier.js';
 import { type Selection, selectIndices } from './selection.js';
@@ -124,13 +124,13 @@ export async function runCertification(req: RunRequest, observer: RunObserver): 
     Object.entries(req.dataTransform ?? {}).filter(([, v]) => v !== undefined),
   ) as DataTransform;
   if (Object.keys(transform).length > 0) identity.data.transform = transform;
-  const previous = existingManifest(req.out);
+  const previous = manifestBeside(req.out);
   if (previous) {
     const diff = identityMismatch(previous, identity);
     if (diff)
       throw new UsageError(`${req.out} belongs to another run (${diff}); choose another --out or delete it`);
   }
-  const log = new TsvLog(req.out, req.command === 'certify' ? CERTIFY_COLUMNS : PREDICT_COLUMNS);
+  const log = new TsvLog(req.out, logColumns(req.command));
   if (log.done.size > 0 && !previous) {
     log.close();
     throw new UsageError(`${req.out} has results but no manifest beside it; choose another --out`);
@@ -155,11 +155,10 @@ export async function runCertification(req: RunRequest, observer: RunObserver): 
   const resumed = indices.length - todo.length;
   const counts: ResumedCounts = { correct: 0, abstained: 0 };
   const selected = new Set(indices);
-  const column = (name: string) => log.columns.indexOf(name);
   for (const row of log.rows) {
-    if (!selected.has(Number(row[0]))) continue;
-    if (row[column('correct')] === '1') counts.correct++;
-    if (Number(row[column('predict')]) === ABSTAIN) counts.abstained++;
+    if (!selected.has(row.idx)) continue;
+    if (row.correct) counts.correct++;
+    if (row.predict === ABSTAIN) counts.abstained++;
   }
   const summary: RunSummary = { total: indices.length, resumed, correct: 0, abstained: 0, seconds: 0 };
   writeManifest(req.out, manifest);
@@ -174,34 +173,14 @@ export async function runCertification(req: RunRequest, observer: RunObserver): 
         const c = await g.certify(input);
         const seconds = (performance.now() - t) / 1000;
         const correct = c.prediction === input.label;
-        log.append([
-          idx,
-          input.label,
-          c.prediction,
-          fmt(c.radius),
-          correct ? 1 : 0,
-          seconds.toFixed(3),
-          fmt(c.pALower),
-          fmt(c.radiusSmoothing),
-          c.nA,
-          c.samples,
-        ]);
+        log.append(certifyFields({ idx, label: input.label, seconds, ...c }));
         event = { idx, label: input.label, prediction: c.prediction, correct, radius: c.radius, seconds };
       } else {
         const p = await g.predict(input);
         const seconds = (performance.now() - t) / 1000;
         const correct = p.prediction === input.label;
         const nA = p.prediction === ABSTAIN ? Math.max(...p.counts) : p.counts[p.prediction];
-        log.append([
-          idx,
-          input.label,
-          p.prediction,
-          correct ? 1 : 0,
-          seconds.toFixed(3),
-          p.pValue.toPrecision(6),
-          nA,
-          req.options.n,
-        ]);
+        log.append(predictFields({ idx, label: input.label, seconds, ...p, nA, n: req.options.n }));
         event = { idx, label: input.label, prediction: p.prediction, correct, radius: 0, seconds };
       }
       if (event.correct) summary.correct++;
@@ -217,8 +196,4 @@ export async function runCertification(req: RunRequest, observer: RunObserver): 
   writeManifest(req.out, manifest);
   observer.finish(summary);
   return summary;
-}
-
-function fmt(x: number): string {
-  return Number.isInteger(x) ? x.toFixed(1) : x.toPrecision(6).replace(/0+$/, '');
 }

@@ -7,18 +7,18 @@
  * apart from the shard index) and of one split; no shard or idx twice; together they cover every
  * selected input; every shard finished.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import {
   type RunIdentity,
   type RunManifest,
-  MANIFEST_FORMAT,
   identityMismatch,
+  manifestBeside,
   manifestPath,
-  readManifest,
   writeManifest,
 } from '../io/manifest.js';
+import { type LogRow, type ParsedLog, formatLine, readLogFile, rowFields } from '../io/tsv-log.js';
 import { selectIndices } from './selection.js';
 
 export interface MergeResult {
@@ -44,20 +44,27 @@ function unsharded(m: RunIdentity): RunIdentity {
 /** "1 input" / "3 inputs" */
 const inputs = (k: number) => `${k} input${k === 1 ? '' : 's'}`;
 
+/** Runs `read`, prefixing its UsageErrors with "merge: ". */
+function prefixed<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    throw e instanceof UsageError ? new UsageError(`merge: ${e.message}`) : e;
+  }
+}
+
 function readShards(logs: readonly string[]): Shard[] {
   if (logs.length === 0) throw new UsageError('merge: no shard log given');
   return logs.map((log) => {
     if (!existsSync(log)) throw new UsageError(`merge: no such log: ${log}`);
-    if (!existsSync(manifestPath(log))) {
+    const manifest = prefixed(() => manifestBeside(log));
+    if (!manifest) {
       throw new UsageError(
         `merge: ${log} has no manifest (${manifestPath(log)}); merge needs the logs certify/predict --shard wrote, with their manifests`,
       );
     }
-    const manifest = readManifest(manifestPath(log));
-    if (manifest.format !== MANIFEST_FORMAT || !manifest.selection || !manifest.data) {
-      throw new UsageError(
-        `merge: ${manifestPath(log)} is not a run manifest (expected "format": "${MANIFEST_FORMAT}")`,
-      );
+    if (!manifest.selection || !manifest.data) {
+      throw new UsageError(`merge: ${manifestPath(log)} is not the manifest of a certify or predict run`);
     }
     if (!manifest.selection.shard) {
       throw new UsageError(
@@ -121,38 +128,18 @@ function checkFinished(shards: Shard[]): void {
   }
 }
 
-/** The complete lines of a shard log, checked against its header and its share of the selection. */
-function readLines(
-  s: Shard,
-  header: string | undefined,
-  size: number,
-): { header: string; rows: Map<number, string> } {
-  const text = readFileSync(s.log, 'utf8');
-  const lines = text.split('\n');
-  const torn = lines.pop();
-  if (torn !== '')
-    throw new UsageError(`merge: ${s.log} ends with an incomplete line; resume that shard first`);
-  const [head, ...body] = lines;
-  if (head === undefined || !/^idx\t/.test(head)) throw new UsageError(`merge: ${s.log} has no log header`);
-  if (header !== undefined && head !== header) {
-    throw new UsageError(
-      `merge: ${s.log} has other columns than the other shards (${head.split('\t').join(' ')})`,
-    );
-  }
-  const width = head.split('\t').length;
-  const rows = new Map<number, string>();
-  for (const [k, line] of body.entries()) {
-    const fields = line.split('\t');
-    const idx = Number(fields[0]);
-    if (fields.length !== width || !Number.isInteger(idx)) {
-      throw new UsageError(
-        `merge: ${s.log}:${k + 2}: not a log line (${fields.length} fields, expected ${width})`,
-      );
-    }
-    if (rows.has(idx)) throw new UsageError(`merge: ${s.log} has idx ${idx} twice`);
-    rows.set(idx, line);
-  }
-  const own = selectIndices(size, { ...s.manifest.selection, shard: s.shard });
+/** The lines of a shard log by idx, checked against its share of the selection. */
+function readRows(s: Shard): { log: ParsedLog; rows: Map<number, LogRow> } {
+  const log = prefixed(() =>
+    readLogFile(s.log, {
+      onDuplicate: (idx) => {
+        throw new UsageError(`${s.log} has idx ${idx} twice`);
+      },
+    }),
+  );
+  if (log.torn) throw new UsageError(`merge: ${s.log} ends with an incomplete line; resume that shard first`);
+  const rows = new Map(log.rows.map((r) => [r.idx, r]));
+  const own = selectIndices(s.manifest.data.size, { ...s.manifest.selection, shard: s.shard });
   const ownSet = new Set(own);
   const foreign = [...rows.keys()].filter((i) => !ownSet.has(i));
   if (foreign.length > 0) {
@@ -166,7 +153,7 @@ function readLines(
       `merge: ${s.log} lacks ${inputs(absent.length)} of shard ${shardName(s.shard)} (first idx ${absent[0]}) although its manifest says finished; resume it`,
     );
   }
-  return { header: head, rows };
+  return { log, rows };
 }
 
 /**
@@ -182,17 +169,22 @@ export function mergeShards(logs: readonly string[], out: string): MergeResult {
   const expected = checkCoverage(shards);
   checkFinished(shards);
 
-  let header: string | undefined;
+  let columns: string[] | undefined;
   const owner = new Map<number, string>();
-  const rows = new Map<number, string>();
+  const rows = new Map<number, LogRow>();
   for (const s of shards) {
-    const read = readLines(s, header, s.manifest.data.size);
-    header = read.header;
-    for (const [idx, line] of read.rows) {
+    const read = readRows(s);
+    if (columns !== undefined && read.log.columns.join('\t') !== columns.join('\t')) {
+      throw new UsageError(
+        `merge: ${s.log} has other columns than the other shards (${read.log.columns.join(' ')})`,
+      );
+    }
+    columns = read.log.columns;
+    for (const [idx, row] of read.rows) {
       const other = owner.get(idx);
       if (other !== undefined) throw new UsageError(`merge: idx ${idx} is in both ${other} and ${s.log}`);
       owner.set(idx, s.log);
-      rows.set(idx, line);
+      rows.set(idx, row);
     }
   }
   if (rows.size !== expected.length || expected.some((i) => !rows.has(i))) {
@@ -221,7 +213,10 @@ export function mergeShards(logs: readonly string[], out: string): MergeResult {
       })),
   };
   mkdirSync(dirname(out), { recursive: true });
-  const text = [header, ...expected.map((i) => rows.get(i))].join('\n') + '\n';
+  const merged = { columns: columns ?? [] };
+  const text = [columns ?? [], ...expected.map((i) => rowFields(merged, rows.get(i) as LogRow))]
+    .map(formatLine)
+    .join('');
   writeFileSync(`${out}.tmp`, text);
   renameSync(`${out}.tmp`, out);
   writeManifest(out, manifest);
