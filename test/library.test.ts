@@ -1,15 +1,27 @@
 /**
  * The library entry point: certify / predict on an ONNX model give the same certificate as the
- * run loop that writes the CLI's log, for the same input index, seed and options.
+ * run loop that writes the CLI's log, for the same input index, seed and options; the run loop
+ * takes any Classifier.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { OnnxClassifier, certify, openDataset, predict } from '../src/index.js';
+import {
+  OnnxClassifier,
+  SmoothedClassifier,
+  certify,
+  defaultSmoothingOptions,
+  openDataset,
+  predict,
+  type Dataset,
+} from '../src/index.js';
+import { readManifest } from '../src/io/manifest.js';
+import { CERTIFY_COLUMNS, certifyFields } from '../src/io/tsv-log.js';
 import { runCertification } from '../src/run/certify-run.js';
 import { GaussianRng } from '../src/core/rng.js';
+import { linearClassifier } from './helpers/linear-classifier.js';
 import { linearModel } from './helpers/onnx-models.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sr-lib-'));
@@ -37,6 +49,7 @@ test('library certify/predict equal the run loop (CLI log) line for line', async
     {
       command: 'certify',
       classifier: f,
+      model: f,
       dataset: data,
       dataSpec: 'data/fashion-mnist-sample',
       options: {
@@ -80,4 +93,49 @@ test('library certify/predict equal the run loop (CLI log) line for line', async
     );
   }
   await f.dispose();
+});
+
+test('the run loop takes any Classifier and the model identity it is given (no ONNX)', async () => {
+  const side = 6;
+  const w = Float32Array.from({ length: side * side }, (_, i) => (i % 2 === 0 ? 1 : -1));
+  const f = linearClassifier(w, 0.1, side);
+  const images = Array.from({ length: 5 }, (_, k) =>
+    Float32Array.from({ length: side * side }, (_, i) => ((i * 7 + k * 3) % 11) / 10),
+  );
+  const dataset: Dataset = {
+    description: 'five synthetic images',
+    shape: f.inputShape,
+    size: images.length,
+    get: async (index) => ({ index, label: index % 2, pixels: images[index].slice() }),
+  };
+  const options = { ...defaultSmoothingOptions, n0: 20, n: 300, batch: 32, seed: 5 };
+  const model = { path: 'in-memory', sha256: 'f'.repeat(64), card: { name: 'linear' } };
+  const request = {
+    command: 'certify' as const,
+    classifier: f,
+    model,
+    dataset,
+    dataSpec: 'synthetic',
+    options,
+    selection: { skip: 1, max: -1, shard: null },
+    out: join(tmp, 'linear.tsv'),
+    device: 'cpu',
+    threads: null,
+  };
+  const first = await runCertification(request, silent);
+  assert.deepEqual([first.total, first.resumed], [5, 0]);
+  const manifest = readManifest(`${request.out}.manifest.json`);
+  assert.deepEqual(manifest.model, { path: 'in-memory', sha256: model.sha256, name: 'linear' });
+  const lines = readFileSync(request.out, 'utf8').trim().split('\n');
+  assert.equal(lines[0], CERTIFY_COLUMNS.join('\t'));
+  const g = new SmoothedClassifier(f, dataset.shape, options);
+  for (const [i, line] of lines.slice(1).entries()) {
+    const input = await dataset.get(i);
+    const expected = certifyFields({ idx: i, label: input.label, seconds: 0, ...(await g.certify(input)) });
+    const withoutTime = (fields: string[]) => fields.filter((_, k) => CERTIFY_COLUMNS[k] !== 'time');
+    assert.deepEqual(withoutTime(line.split('\t')), withoutTime(expected));
+  }
+  const again = await runCertification(request, silent);
+  assert.deepEqual([again.total, again.resumed], [5, 5]);
+  assert.equal(readFileSync(request.out, 'utf8').trim().split('\n').length, 6);
 });

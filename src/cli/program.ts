@@ -198,6 +198,7 @@ async function run(command: 'certify' | 'predict', flags: RunFlags, streams: Out
       {
         command,
         classifier,
+        model: classifier,
         dataset,
         dataSpec: flags.data,
         dataTransform: transform,

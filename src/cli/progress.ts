@@ -9,7 +9,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { RunManifest } from '../io/manifest.js';
-import type { InputEvent, ResumedCounts, RunObserver, RunSummary } from '../run/certify-run.js';
+import type { InputEvent, ResumedCounts, RunObserver, RunTotals } from '../run/certify-run.js';
 
 export type ProgressMode = 'tty' | 'lines' | 'quiet' | 'json';
 
@@ -110,7 +110,7 @@ function startLine(total: number, resumed: number, m: RunManifest, out: string):
   return `${m.label}: ${total} inputs (${already}${total - resumed} to do)${space}`;
 }
 
-function finishLine(s: RunSummary, t: Tally, out: string): string {
+function finishLine(s: RunTotals, t: Tally, out: string): string {
   const session = s.resumed > 0 ? ` (${s.total - s.resumed} this session)` : '';
   return (
     `done: ${s.total} inputs${session} in ${formatDuration(s.seconds)}, certified accuracy ${t.accuracy.toFixed(3)} ` +

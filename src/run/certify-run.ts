@@ -20,13 +20,26 @@ import {
   writeManifest,
 } from '../io/manifest.js';
 import { TsvLog, certifyFields, logColumns, predictFields } from '../io/tsv-log.js';
-import type { OnnxClassifier } from '../models/onnx-classifier.js';
+import type { Input } from '../data/dataset.js';
+import type { Classifier } from '../models/classifier.js';
+import type { ModelCard } from '../models/model-card.js';
 import { type SmoothingOptions, SmoothedClassifier } from '../smoothed-classifier.js';
 import { type Selection, selectIndices } from './selection.js';
 
+/** What identifies the model in the manifest (an OnnxClassifier is one). */
+export interface ModelIdentity {
+  /** the model file */
+  path: string;
+  /** sha256 of the model file: a resumed run must use the same model */
+  sha256: string;
+  card: Pick<ModelCard, 'name'>;
+}
+
 export interface RunRequest {
   command: 'certify' | 'predict';
-  classifier: OnnxClassifier;
+  /** any base classifier: ONNX Runtime here, onnxruntime-web, a worker's, a test's */
+  classifier: Classifier;
+  model: ModelIdentity;
   dataset: Dataset;
   dataSpec: string;
   /**
@@ -52,7 +65,8 @@ export interface InputEvent {
   seconds: number;
 }
 
-export interface RunSummary {
+/** The totals of one session of a run (resumed inputs are counted in `resumed` only). */
+export interface RunTotals {
   total: number;
   resumed: number;
   correct: number;
@@ -70,7 +84,7 @@ export interface ResumedCounts {
 export interface RunObserver {
   start(total: number, alreadyDone: number, manifest: RunManifest, resumed: ResumedCounts): void;
   input(event: InputEvent, done: number): void;
-  finish(summary: RunSummary): void;
+  finish(totals: RunTotals): void;
 }
 
 export function describeMethod(o: SmoothingOptions, copies: number): string {
@@ -108,14 +122,12 @@ function certificateOptions(o: SmoothingOptions, command: 'certify' | 'predict')
   return base;
 }
 
-export async function runCertification(req: RunRequest, observer: RunObserver): Promise<RunSummary> {
-  const g = new SmoothedClassifier(req.classifier, req.dataset.shape, req.options);
-  const indices = selectIndices(req.dataset.size, req.selection);
-  if (indices.length === 0) throw new UsageError('the selection (--skip, --max, --shard) contains no input');
+/** The run identity of a request: what its manifest must keep for the log to be resumed. */
+export function runIdentity(req: RunRequest): RunIdentity {
   const identity: RunIdentity = {
     command: req.command,
     options: certificateOptions(req.options, req.command),
-    model: { path: req.classifier.path, sha256: req.classifier.sha256, name: req.classifier.card.name },
+    model: { path: req.model.path, sha256: req.model.sha256, name: req.model.card.name },
     data: { spec: req.dataSpec, description: req.dataset.description, size: req.dataset.size },
     selection: req.selection,
   };
@@ -124,6 +136,31 @@ export async function runCertification(req: RunRequest, observer: RunObserver): 
     Object.entries(req.dataTransform ?? {}).filter(([, v]) => v !== undefined),
   ) as DataTransform;
   if (Object.keys(transform).length > 0) identity.data.transform = transform;
+  return identity;
+}
+
+/** A run opened for writing: its log (resumed if it existed), manifest and what is left to do. */
+export interface OpenRun {
+  smoothed: SmoothedClassifier;
+  log: TsvLog;
+  manifest: RunManifest;
+  /** the selected indices */
+  indices: number[];
+  /** the selected indices not yet in the log, in order */
+  todo: number[];
+  /** what the log already holds of the selection */
+  resumed: ResumedCounts;
+}
+
+/**
+ * Opens the run `req` describes: checks that an existing log and manifest belong to the same run,
+ * opens the log for appending and writes the manifest (unfinished). Close `log` when done.
+ */
+export function openRun(req: RunRequest): OpenRun {
+  const smoothed = new SmoothedClassifier(req.classifier, req.dataset.shape, req.options);
+  const indices = selectIndices(req.dataset.size, req.selection);
+  if (indices.length === 0) throw new UsageError('the selection (--skip, --max, --shard) contains no input');
+  const identity = runIdentity(req);
   const previous = manifestBeside(req.out);
   if (previous) {
     const diff = identityMismatch(previous, identity);
@@ -135,15 +172,15 @@ export async function runCertification(req: RunRequest, observer: RunObserver): 
     log.close();
     throw new UsageError(`${req.out} has results but no manifest beside it; choose another --out`);
   }
-  const plan0 = g.reducer.geometry;
+  const geometry = smoothed.reducer.geometry;
   const manifest: RunManifest = {
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
-    label: describeMethod(req.options, plan0.copies),
+    label: describeMethod(req.options, geometry.copies),
     ...identity,
     radiusSpace: 'input',
-    smoothingSpace: plan0.smoothingSpace,
-    noiseScale: g.reducer.fixedNoiseScale,
+    smoothingSpace: geometry.smoothingSpace,
+    noiseScale: smoothed.reducer.fixedNoiseScale,
     execution: { batch: req.options.batch, device: req.device, threads: req.threads },
     versions: softwareVersions(),
     machine: machineDescription(),
@@ -151,49 +188,73 @@ export async function runCertification(req: RunRequest, observer: RunObserver): 
     finished: null,
     lines: null,
   };
-  const todo = indices.filter((i) => !log.done.has(i));
-  const resumed = indices.length - todo.length;
-  const counts: ResumedCounts = { correct: 0, abstained: 0 };
   const selected = new Set(indices);
+  const resumed: ResumedCounts = { correct: 0, abstained: 0 };
   for (const row of log.rows) {
     if (!selected.has(row.idx)) continue;
-    if (row.correct) counts.correct++;
-    if (row.predict === ABSTAIN) counts.abstained++;
+    if (row.correct) resumed.correct++;
+    if (row.predict === ABSTAIN) resumed.abstained++;
   }
-  const summary: RunSummary = { total: indices.length, resumed, correct: 0, abstained: 0, seconds: 0 };
   writeManifest(req.out, manifest);
-  observer.start(indices.length, resumed, manifest, counts);
+  return { smoothed, log, manifest, indices, todo: indices.filter((i) => !log.done.has(i)), resumed };
+}
+
+/** One input certified (or predicted): its log line's fields and its progress event. */
+export async function evaluateInput(
+  command: 'certify' | 'predict',
+  smoothed: SmoothedClassifier,
+  input: Input,
+): Promise<{ fields: string[]; event: InputEvent }> {
+  const t = performance.now();
+  const { index: idx, label } = input;
+  if (command === 'certify') {
+    const c = await smoothed.certify(input);
+    const seconds = (performance.now() - t) / 1000;
+    const fields = certifyFields({ idx, label, seconds, ...c });
+    const event = {
+      idx,
+      label,
+      prediction: c.prediction,
+      correct: c.prediction === label,
+      radius: c.radius,
+      seconds,
+    };
+    return { fields, event };
+  }
+  const p = await smoothed.predict(input);
+  const seconds = (performance.now() - t) / 1000;
+  const nA = p.prediction === ABSTAIN ? Math.max(...p.counts) : p.counts[p.prediction];
+  const fields = predictFields({ idx, label, seconds, ...p, nA, n: smoothed.options.n });
+  const event = { idx, label, prediction: p.prediction, correct: p.prediction === label, radius: 0, seconds };
+  return { fields, event };
+}
+
+/**
+ * Runs `req` to the end: opens (or resumes) the run, evaluates every input not yet in the log,
+ * appending its line as soon as it is done, and marks the manifest finished.
+ */
+export async function runCertification(req: RunRequest, observer: RunObserver): Promise<RunTotals> {
+  const run = openRun(req);
+  const resumed = run.indices.length - run.todo.length;
+  const totals: RunTotals = { total: run.indices.length, resumed, correct: 0, abstained: 0, seconds: 0 };
+  observer.start(run.indices.length, resumed, run.manifest, run.resumed);
   const t0 = performance.now();
   try {
-    for (const [k, idx] of todo.entries()) {
+    for (const [k, idx] of run.todo.entries()) {
       const input = await req.dataset.get(idx);
-      const t = performance.now();
-      let event: InputEvent;
-      if (req.command === 'certify') {
-        const c = await g.certify(input);
-        const seconds = (performance.now() - t) / 1000;
-        const correct = c.prediction === input.label;
-        log.append(certifyFields({ idx, label: input.label, seconds, ...c }));
-        event = { idx, label: input.label, prediction: c.prediction, correct, radius: c.radius, seconds };
-      } else {
-        const p = await g.predict(input);
-        const seconds = (performance.now() - t) / 1000;
-        const correct = p.prediction === input.label;
-        const nA = p.prediction === ABSTAIN ? Math.max(...p.counts) : p.counts[p.prediction];
-        log.append(predictFields({ idx, label: input.label, seconds, ...p, nA, n: req.options.n }));
-        event = { idx, label: input.label, prediction: p.prediction, correct, radius: 0, seconds };
-      }
-      if (event.correct) summary.correct++;
-      if (event.prediction === ABSTAIN) summary.abstained++;
+      const { fields, event } = await evaluateInput(req.command, run.smoothed, input);
+      run.log.append(fields);
+      if (event.correct) totals.correct++;
+      if (event.prediction === ABSTAIN) totals.abstained++;
       observer.input(event, resumed + k + 1);
     }
   } finally {
-    log.close();
+    run.log.close();
   }
-  summary.seconds = (performance.now() - t0) / 1000;
-  manifest.finished = new Date().toISOString();
-  manifest.lines = indices.length;
-  writeManifest(req.out, manifest);
-  observer.finish(summary);
-  return summary;
+  totals.seconds = (performance.now() - t0) / 1000;
+  run.manifest.finished = new Date().toISOString();
+  run.manifest.lines = run.indices.length;
+  writeManifest(req.out, run.manifest);
+  observer.finish(totals);
+  return totals;
 }
