@@ -3,6 +3,11 @@
  * the TSV log and its manifest, and progress events. Resumable: inputs already in the log are
  * skipped, and each input's noise depends only on (seed, index), so a resumed or sharded run writes
  * exactly what one uninterrupted run would (apart from the time column).
+ *
+ * In parts, for other executors (worker threads, queue workers, the browser): `openRun` (identity,
+ * mismatch check, resume counts, manifest), `evaluateInput` (one input to its log line, through
+ * `../io/tsv-log.ts`) and `runCertification`, the local loop over both. The model is any
+ * `Classifier`, named in the manifest by the `ModelIdentity` given with it.
  */
 import { UsageError } from '../core/errors.js';
 import { ABSTAIN } from '../core/smooth.js';
