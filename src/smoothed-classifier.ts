@@ -9,7 +9,8 @@
  * Reducer's noiseScale (an upper bound on ||M||_2) converts, in this one place.
  */
 import { UsageError } from './core/errors.js';
-import { GaussianRng } from './core/rng.js';
+import { GaussianRng, type NoiseGrid, noiseGrid, samplerDeviation } from './core/rng.js';
+import { FLOAT_MARGIN } from './core/stats.js';
 import type { Shape3 } from './core/shape.js';
 import { ABSTAIN, certify, certifyAdaptive, predict } from './core/smooth.js';
 import type { Classifier } from './models/classifier.js';
@@ -68,6 +69,23 @@ export interface CertifyResult {
   samples: number;
   /** upper bound on ||M||_2, the map from input to smoothing space */
   noiseScale: number;
+  /** upper bound on ||center - M x||_2 (smoothing space), subtracted from the radius */
+  centerError: number;
+  /** probability subtracted from pA's lower bound for the sampler's deviation from exact Gaussian noise */
+  deduction: number;
+}
+
+/**
+ * The grid noisy values are snapped to, the per-coordinate total-variation bound of the sampler
+ * (charged, times the smoothing-space dimension, to pA's lower bound, for centres inside the pixel
+ * range) and the relative margin of computed bounds: README, Radius space.
+ */
+export interface FloatingPointRecord {
+  noiseGrid: number;
+  samplerDeviationPerCoordinate: number;
+  smoothingDimension: number;
+  floatMargin: number;
+  written: string;
 }
 
 export interface PredictResult {
@@ -78,6 +96,8 @@ export interface PredictResult {
 
 export class SmoothedClassifier {
   readonly reducer: Reducer;
+  /** the grid noisy values are snapped to (fixed per run: from the pixel range and sigma) */
+  readonly grid: NoiseGrid;
   private readonly sampler: Sampler;
 
   constructor(
@@ -87,7 +107,9 @@ export class SmoothedClassifier {
   ) {
     validateSmoothingOptions(options);
     this.reducer = new Reducer(options, inputShape, classifier.inputShape, options.seed);
+    this.grid = noiseGrid(classifier.pixelRange ?? [0, 1], options.sigma);
     this.sampler = new Sampler(classifier, {
+      grid: this.grid,
       batch: options.batch,
       reduction: options.method === 'rs' ? 'max' : options.method,
       aggregate: options.aggregate,
@@ -103,17 +125,57 @@ export class SmoothedClassifier {
     const plan = this.reducer.prepare(input.pixels, index);
     const votes = this.sampler.votes(plan, this.options.sigma, new GaussianRng(this.options.seed, index));
     const { adaptiveRadius = null, looks = 5 } = this.options;
-    // certified at input-space radius r  <=>  smoothing-space radius >= r * noiseScale
+    const deduction = this.deduction(plan.center);
+    const params = { ...this.options, deduction };
+    // certified at input-space radius r  <=>  smoothing-space radius >= r * noiseScale + centerError
     const c =
       adaptiveRadius === null
-        ? await certify(votes, this.options)
-        : await certifyAdaptive(votes, { ...this.options, radius: adaptiveRadius * plan.noiseScale, looks });
+        ? await certify(votes, params)
+        : await certifyAdaptive(votes, {
+            ...params,
+            radius: adaptiveRadius * plan.noiseScale + plan.centerError,
+            looks,
+          });
+    // The certificate is about the float32 centre; reaching M x costs centerError of its radius.
+    const reach = c.radius - plan.centerError;
+    const certified = c.prediction !== ABSTAIN && reach > 0;
     return {
       ...c,
-      radius: c.prediction === ABSTAIN ? 0 : c.radius / plan.noiseScale,
-      radiusSmoothing: c.radius,
+      prediction: certified ? c.prediction : ABSTAIN,
+      radius: certified ? (reach / plan.noiseScale) * (1 - FLOAT_MARGIN) : 0,
+      radiusSmoothing: certified ? c.radius : 0,
       noiseScale: plan.noiseScale,
+      centerError: plan.centerError,
+      deduction,
     };
+  }
+
+  /** What keeps this classifier's certificates sound in floating point, for run manifests. */
+  floatingPoint(): FloatingPointRecord {
+    const [lo, hi] = this.classifier.pixelRange ?? [0, 1];
+    return {
+      noiseGrid: this.grid.step,
+      samplerDeviationPerCoordinate: samplerDeviation(
+        this.options.sigma,
+        this.grid,
+        Math.max(Math.abs(lo), Math.abs(hi)),
+      ),
+      smoothingDimension: this.reducer.geometry.smoothingShape.reduce((a, b) => a * b, 1),
+      floatMargin: FLOAT_MARGIN,
+      written: 'radius, pA_lower and radius_smoothing rounded toward zero to 6 significant digits',
+    };
+  }
+
+  /**
+   * The probability charged for the sampler (d coordinates, each within samplerDeviation of exact
+   * Gaussian noise after the grid): a run-level figure for centres inside the pixel range.
+   */
+  deduction(center: Float32Array): number {
+    let maxAbs = 0;
+    for (let i = 0; i < center.length; i++) maxAbs = Math.max(maxAbs, Math.abs(center[i]));
+    const [lo, hi] = this.classifier.pixelRange ?? [0, 1];
+    const bound = Math.max(maxAbs, Math.abs(lo), Math.abs(hi));
+    return center.length * samplerDeviation(this.options.sigma, this.grid, bound);
   }
 
   /** PREDICT (Cohen et al., Pseudocode): the smoothed class, or abstain when the test is not significant. */

@@ -1,38 +1,134 @@
 /**
- * Seeded Gaussian noise for the sampling hot path.
+ * Seeded Gaussian noise for the sampling hot path, with an explicit bound on how far the noisy
+ * samples it produces are from ideal ones (see `samplerDeviation`).
  *
  * xoshiro128** (Blackman and Vigna) gives 32-bit uniforms with nothing but 32-bit integer ops, and
- * the Marsaglia-Tsang ziggurat (J. Stat. Softw. 5(8), 2000, 128 layers) turns one uniform into a
- * standard normal on ~99% of draws. The layer index and the magnitude come from disjoint bits of
- * the uniform (the original shares them). Every stream is a pure function of (seed, stream id), so
- * an input's noise does not depend on batch size, order, resumption or sharding.
+ * the Marsaglia-Tsang ziggurat (J. Stat. Softw. 5(8), 2000, 128 layers) turns them into a standard
+ * normal: two 32-bit draws give the layer (7 bits), the sign (1 bit) and a 52-bit magnitude, and
+ * ~99% of draws are accepted at once. Every stream is a pure function of (seed, stream id), so an
+ * input's noise does not depend on batch size, order, resumption or sharding.
+ *
+ * Floating point (Voracek and Hein, arXiv 2207.07209): a sampler built from finitely many random
+ * bits is a discrete distribution, at total-variation distance 1 from any continuous one, and a base
+ * classifier can read the low-order bits of its input. So every noisy value is snapped to a fixed
+ * grid, `Q(z) = h * clamp(round(z / h))`, h a power of two chosen per run from the pixel range and
+ * sigma (`noiseGrid`), and the model's input is Q(c + sigma g) EXACTLY (the grid values are float32
+ * numbers). Q is part of the base classifier f o Q, which is just another classifier, so Cohen et
+ * al.'s theorem applies to it with exact Gaussian noise, and what remains is the gap between our
+ * Q(c + sigma g) and the ideal Q(c + sigma e), e ~ N(0, 1): a per-coordinate total-variation bound
+ * `samplerDeviation` that the certifier subtracts (times the dimension) from pA's lower bound.
+ * The one assumption left is the usual one: xoshiro128**'s outputs are independent uniform bits.
  */
 
+/** Names this sampler in run manifests: logs drawn with another one are not resumed with it. */
+export const SAMPLER = 'xoshiro128**-ziggurat52-grid';
+
 const LAYERS = 128;
-const SCALE = 2 ** 24; // magnitude bits: the signed top 25 bits of the uniform
+/** magnitude resolution of the fast path: 52 bits, so (m + 0.5) and (m + 0.5) * w are exact-ish */
+const MAG = 2 ** 52;
 const R = 3.442619855899;
 const V = 9.91256303526217e-3;
 
-const kn = new Int32Array(LAYERS);
+// Layer j >= 1 is the box [0, x_j] x [fn[j], fn[j-1]] (x_127 = R at the bottom, x_1 at the top),
+// layer 0 the base strip [0, V / f(R)] x [0, f(R)] whose part beyond R stands for the tail.
+// wn[j] = x_j / MAG; kn[j] = floor(x_{j-1} / x_j * MAG): below it the point is under the curve.
+const kn = new Float64Array(LAYERS);
 const wn = new Float64Array(LAYERS);
 const fn = new Float64Array(LAYERS);
 {
   let dn = R;
   let tn = dn;
   const q = V / Math.exp(-0.5 * dn * dn);
-  kn[0] = Math.floor((dn / q) * SCALE);
+  kn[0] = Math.floor((dn / q) * MAG);
   kn[1] = 0;
-  wn[0] = q / SCALE;
-  wn[LAYERS - 1] = dn / SCALE;
-  fn[0] = 1;
+  wn[0] = q / MAG;
+  wn[LAYERS - 1] = dn / MAG;
   fn[LAYERS - 1] = Math.exp(-0.5 * dn * dn);
   for (let i = LAYERS - 2; i >= 1; i--) {
     dn = Math.sqrt(-2 * Math.log(V / dn + Math.exp(-0.5 * dn * dn)));
-    kn[i + 1] = Math.floor((dn / tn) * SCALE);
+    kn[i + 1] = Math.floor((dn / tn) * MAG);
     tn = dn;
     fn[i] = Math.exp(-0.5 * dn * dn);
-    wn[i] = dn / SCALE;
+    wn[i] = dn / MAG;
   }
+  // The top box gets area V exactly (its upper edge is 1 - 4.4e-11 instead of 1, with the truncated
+  // R and V): every box then has the same area, which is what makes the ziggurat exact; the sliver
+  // of the curve above the edge (area < 1e-15) is charged in TABLE_DEVIATION.
+  fn[0] = fn[1] + V / dn;
+}
+
+/** The ziggurat's tables, for tests that check the bounds below. */
+export const zigguratTables = { R, V, kn, wn, fn, MAG };
+
+/**
+ * The fixed grid noisy values are snapped to: step h = 2^(ceil(log2 B) - 23) with
+ * B = max |pixel range| + 16 sigma, so that every k * h with |k| <= 2^24 is a float32 number and
+ * values beyond +-2B (more than 16 sigma out) are clamped. For [0, 1] pixels and sigma <= 0.44,
+ * h = 2^-20 (about 1e-6, four thousand times finer than 8-bit pixels).
+ */
+export interface NoiseGrid {
+  step: number;
+  inverse: number;
+  /** largest |k| */
+  limit: number;
+}
+
+export function noiseGrid(pixelRange: readonly [number, number], sigma: number): NoiseGrid {
+  const bound = Math.max(Math.abs(pixelRange[0]), Math.abs(pixelRange[1])) + 16 * sigma;
+  const exponent = Math.ceil(Math.log2(bound)) - 23;
+  return { step: 2 ** exponent, inverse: 2 ** -exponent, limit: 2 ** 24 };
+}
+
+/**
+ * Total-variation distance between the ziggurat's output with ideal (continuous) uniforms and exact
+ * arithmetic, using our float64 tables as exact numbers, and N(0, 1). With all box areas equal the
+ * algorithm is exact (Marsaglia and Tsang); `test/float-soundness.test.ts` recomputes the areas and
+ * checks max_j |A_j / V - 1| <= 1e-12, and the sliver above the top box has area < 1e-15. The
+ * output density is then within a factor 1 +- 2e-12 of the normal one outside the sliver, so
+ * TV <= 2e-12 + 1e-15; 1e-11 leaves room.
+ */
+export const TABLE_DEVIATION = 1e-11;
+
+/**
+ * Per-coordinate total-variation bound between our sample Q(fl(c + fl(sigma * g))) and the ideal
+ * Q(c + sigma * e), e ~ N(0, 1), for a centre coordinate |c| <= maxAbsCenter. Summed over the d
+ * coordinates of one noisy sample (a product of independent coordinates), it bounds how much
+ * P[f(Q(sample)) = cA] can differ between our sampler and exact Gaussian noise, so subtracting
+ * d * samplerDeviation from pA's lower bound keeps the certificate sound for the smoothed f o Q.
+ *
+ * Coupling (each 52-bit draw is the leading bits of an ideal uniform U): with ideal uniforms the
+ * ziggurat draws E_alg (TV <= TABLE_DEVIATION from N(0, 1)); ours differs only when
+ *  1. a decision differs: the fast test m < kn[j] (one value of m: 2^-52 per attempt); the wedge
+ *     test fn[j] + u (fn[j-1] - fn[j]) < exp(-x^2 / 2), whose two sides differ from the ideal ones by
+ *     eta <= 9.2 * 2^-53 (u's resolution, float ops, exp within 2 ulp, |g - E_alg| * max|f'|), so
+ *     it flips with probability <= 2 eta / (fn[j-1] - fn[j]) <= 2 eta R / V = 7.1e-13; the tail's
+ *     accept test b + b < a^2 (cells of 2^-52 x 2^-52 touching a monotone curve: 2^-51; rounding:
+ *     2^-43), at most 2 loop rounds on average. Attempts per coordinate: 128 V / sqrt(pi / 2) < 1.02.
+ *  2. the values agree in their decisions but a boundary of Q lies between them. Fast path and
+ *     wedges: g = fl((m + 0.5) x_j / 2^52) is within 2^-52 R of E_alg = (m + theta) x_j / 2^52, and
+ *     fl(sigma g) and fl(c + .) add 2^-53 (sigma R + |c| + sigma R), so |z - (c + sigma E_alg)| <=
+ *     tau_f = 2^-53 (4 sigma R + |c|). Z* = c + sigma E_alg has a unimodal density <= pMax =
+ *     1 / (sigma sqrt(2 pi)) (times 1 + 1e-11), and the boundaries are h apart, so
+ *     P[some boundary within tau of Z*] <= (2 tau / h) (1 + 3 h pMax).
+ *     Tail (|g| >= R): a = -log(u) / R with u = (k + 0.5) 2^-52; a boundary separates the exact
+ *     a(u) from a(U) only if its preimage lies in U's 2^-52 cell, 2^-52 per boundary, and at most
+ *     10.7 sigma / h + 2 boundaries lie in reach (a <= 36.8 / R); the float ops (log within 2 ulp)
+ *     add tau_t = 2^-51 (4 sigma (R + 10.7) + |c|), charged only on the tail region's mass
+ *     2 Phi(-R) < 5.8e-4 plus 2 h pMax, as above.
+ * Zero-mean rounding (Math.round) and the clamp are boundaries like any other.
+ */
+export function samplerDeviation(sigma: number, grid: NoiseGrid, maxAbsCenter: number): number {
+  const h = grid.step;
+  const pMax = (1 + 1e-11) / (sigma * Math.sqrt(2 * Math.PI));
+  const attempts = 1.02;
+  const tailPath = (1 - kn[0] / MAG) / LAYERS + 1e-12;
+  const decisions = attempts * (2 ** -52 + 7.1e-13 + tailPath * 2 * (2 ** -51 + 2 ** -43));
+  const tauF = 2 ** -53 * (4 * sigma * R + maxAbsCenter);
+  const fast = ((2 * tauF) / h) * (1 + 3 * h * pMax);
+  const tauT = 2 ** -51 * (4 * sigma * (R + 10.7) + maxAbsCenter);
+  const tailCells = attempts * tailPath * 2 * ((10.7 * sigma) / h + 2) * 2 ** -52;
+  const tailRounding = ((2 * tauT) / h) * (5.8e-4 + 3 * h * pMax);
+  return TABLE_DEVIATION + decisions + fast + tailCells + tailRounding;
 }
 
 /** SplitMix32-style finaliser (Murmur3 fmix32), used only to expand seeds into generator state. */
@@ -81,56 +177,70 @@ export class GaussianRng {
     return result | 0;
   }
 
-  /** Uniform on the open interval (0, 1), 24-bit resolution. */
+  /** Uniform on the open interval (0, 1): (k + 0.5) / 2^52, k a uniform 52-bit integer. */
   nextUniform(): number {
-    return ((this.nextInt32() >>> 8) + 0.5) / SCALE;
+    const a = this.nextInt32() >>> 6;
+    const b = this.nextInt32() >>> 6;
+    return (a * 2 ** 26 + b + 0.5) / MAG;
   }
 
   /** A standard normal draw. */
   nextGaussian(): number {
     const u = this.nextInt32();
+    const m = (u >>> 8) * 2 ** 28 + (this.nextInt32() >>> 4);
     const iz = u & (LAYERS - 1);
-    const hz = u >> 7;
-    if ((hz < 0 ? -hz : hz) < kn[iz]) return hz * wn[iz];
-    return this.tail(hz, iz);
+    const negative = (u & LAYERS) !== 0;
+    if (m < kn[iz]) return negative ? -(m + 0.5) * wn[iz] : (m + 0.5) * wn[iz];
+    return this.slow(m, iz, negative);
   }
 
   /**
-   * out[offset + i] = center[i] + sigma * N(0, 1) for i < center.length: one noisy sample.
+   * out[offset + i] = Q(center[i] + sigma * N(0, 1)) for i < center.length: one noisy sample on the
+   * grid (see the module comment).
    */
-  fillNoisy(out: Float32Array, offset: number, center: Float32Array, sigma: number): void {
+  fillNoisy(out: Float32Array, offset: number, center: Float32Array, sigma: number, grid: NoiseGrid): void {
     // The generator state lives in locals for the loop: V8 keeps them in registers.
     let s0 = this.s0;
     let s1 = this.s1;
     let s2 = this.s2;
     let s3 = this.s3;
+    const { step, inverse, limit } = grid;
     const n = center.length;
     for (let i = 0; i < n; i++) {
       const u = Math.imul(rotl(Math.imul(s1, 5), 7), 9);
-      const t = s1 << 9;
+      let t = s1 << 9;
       s2 ^= s0;
       s3 ^= s1;
       s1 ^= s2;
       s0 ^= s3;
       s2 ^= t;
       s3 = (s3 << 11) | (s3 >>> 21);
+      const v = Math.imul(rotl(Math.imul(s1, 5), 7), 9);
+      t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = (s3 << 11) | (s3 >>> 21);
+      const m = (u >>> 8) * 2 ** 28 + (v >>> 4);
       const iz = u & (LAYERS - 1);
-      const hz = u >> 7;
       let g: number;
-      if ((hz < 0 ? -hz : hz) < kn[iz]) {
-        g = hz * wn[iz];
+      if (m < kn[iz]) {
+        g = (u & LAYERS) !== 0 ? -(m + 0.5) * wn[iz] : (m + 0.5) * wn[iz];
       } else {
         this.s0 = s0;
         this.s1 = s1;
         this.s2 = s2;
         this.s3 = s3;
-        g = this.tail(hz, iz);
+        g = this.slow(m, iz, (u & LAYERS) !== 0);
         s0 = this.s0;
         s1 = this.s1;
         s2 = this.s2;
         s3 = this.s3;
       }
-      out[offset + i] = center[i] + sigma * g;
+      const k = Math.round((center[i] + sigma * g) * inverse);
+      out[offset + i] = (k > limit ? limit : k < -limit ? -limit : k) * step;
     }
     this.s0 = s0;
     this.s1 = s1;
@@ -143,9 +253,9 @@ export class GaussianRng {
     return Math.floor(this.nextUniform() * bound);
   }
 
-  private tail(hz: number, iz: number): number {
+  /** The wedges and the tail: the ~1% of draws the fast test does not accept. */
+  private slow(m: number, iz: number, negative: boolean): number {
     for (;;) {
-      const x = hz * wn[iz];
       if (iz === 0) {
         let a: number;
         let b: number;
@@ -153,13 +263,16 @@ export class GaussianRng {
           a = -Math.log(this.nextUniform()) / R;
           b = -Math.log(this.nextUniform());
         } while (b + b < a * a);
-        return hz > 0 ? R + a : -R - a;
+        return negative ? -R - a : R + a;
       }
-      if (fn[iz] + this.nextUniform() * (fn[iz - 1] - fn[iz]) < Math.exp(-0.5 * x * x)) return x;
+      const x = (m + 0.5) * wn[iz];
+      if (fn[iz] + this.nextUniform() * (fn[iz - 1] - fn[iz]) < Math.exp(-0.5 * x * x))
+        return negative ? -x : x;
       const u = this.nextInt32();
+      m = (u >>> 8) * 2 ** 28 + (this.nextInt32() >>> 4);
       iz = u & (LAYERS - 1);
-      hz = u >> 7;
-      if ((hz < 0 ? -hz : hz) < kn[iz]) return hz * wn[iz];
+      negative = (u & LAYERS) !== 0;
+      if (m < kn[iz]) return negative ? -(m + 0.5) * wn[iz] : (m + 0.5) * wn[iz];
     }
   }
 }

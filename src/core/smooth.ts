@@ -9,6 +9,7 @@
  */
 import {
   binomialTwoSidedPValue,
+  certifiedRadius,
   clopperPearsonLower,
   clopperPearsonUpper,
   phi,
@@ -29,6 +30,12 @@ export interface CertifyParams {
   n: number;
   /** failure probability of the certificate */
   alpha: number;
+  /**
+   * probability subtracted from pA's lower bound: a bound on the total-variation distance between
+   * one noisy sample as drawn and as exact Gaussian noise would give it (see samplerDeviation in
+   * ./rng.ts); 0 for an ideal vote source
+   */
+  deduction?: number;
 }
 
 export interface Certificate {
@@ -67,9 +74,15 @@ export async function certify(votes: VoteSource, p: CertifyParams): Promise<Cert
   const cA = argmax(selection);
   const counts = await votes(p.n);
   const nA = counts[cA];
-  const pALower = clopperPearsonLower(nA, p.n, p.alpha);
+  const pALower = Math.max(0, clopperPearsonLower(nA, p.n, p.alpha) - deduction(p));
   if (pALower < 0.5) return { prediction: ABSTAIN, radius: 0, pALower, cA, nA, counts, samples: p.n };
-  return { prediction: cA, radius: p.sigma * phiInverse(pALower), pALower, cA, nA, counts, samples: p.n };
+  return { prediction: cA, radius: certifiedRadius(p.sigma, pALower), pALower, cA, nA, counts, samples: p.n };
+}
+
+function deduction(p: CertifyParams): number {
+  const d = p.deduction ?? 0;
+  if (!(d >= 0 && d < 1)) throw new RangeError(`deduction must be in [0, 1), got ${d}`);
+  return d;
 }
 
 export interface AdaptiveParams extends CertifyParams {
@@ -103,6 +116,7 @@ export async function certifyAdaptive(votes: VoteSource, p: AdaptiveParams): Pro
   const cA = argmax(await votes(p.n0));
   const target = phi(p.radius / p.sigma);
   const alphaLook = p.alpha / p.looks;
+  const charge = deduction(p);
   let total = new Uint32Array(0);
   let drawn = 0;
   let pALower = 0;
@@ -112,16 +126,16 @@ export async function certifyAdaptive(votes: VoteSource, p: AdaptiveParams): Pro
     for (let c = 0; c < fresh.length; c++) total[c] += fresh[c];
     drawn = nk;
     const nA = total[cA];
-    pALower = clopperPearsonLower(nA, drawn, alphaLook);
+    pALower = Math.max(0, clopperPearsonLower(nA, drawn, alphaLook) - charge);
     if (pALower >= target && pALower >= 0.5) break;
-    if (clopperPearsonUpper(nA, drawn, alphaLook) < target) break;
+    if (clopperPearsonUpper(nA, drawn, alphaLook) + charge < target) break;
   }
   const nA = total[cA];
   if (pALower < 0.5)
     return { prediction: ABSTAIN, radius: 0, pALower, cA, nA, counts: total, samples: drawn };
   return {
     prediction: cA,
-    radius: p.sigma * phiInverse(pALower),
+    radius: certifiedRadius(p.sigma, pALower),
     pALower,
     cA,
     nA,

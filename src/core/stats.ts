@@ -8,24 +8,34 @@ import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 import binomialTest from '@stdlib/stats-binomial-test';
 
 /**
+ * Relative margin by which bounds computed in floating point are moved toward safety. @stdlib's
+ * beta quantile was measured within 1 ulp of mpmath's exact value for n <= 1000 and within 30 ulps
+ * (4e-15 relative) of scipy's for n = 10^6, where both libraries are only that accurate; the normal
+ * quantile within 1 ulp. 2^-40 (9e-13) is 200 times the largest error seen and changes no radius
+ * by more than a part in 10^12.
+ */
+export const FLOAT_MARGIN = 2 ** -40;
+
+/**
  * One-sided (1 - alpha) Clopper-Pearson lower confidence bound on a binomial proportion after
- * `successes` out of `trials`: BetaQuantile(alpha; k, n - k + 1), and 0 when k = 0.
+ * `successes` out of `trials`: BetaQuantile(alpha; k, n - k + 1), and 0 when k = 0, moved down by
+ * FLOAT_MARGIN so that it never exceeds the exact value.
  * Cohen et al. compute it as the lower end of a two-sided 1 - 2 alpha interval, which is the same.
  */
 export function clopperPearsonLower(successes: number, trials: number, alpha: number): number {
   checkCounts(successes, trials);
   if (successes === 0) return 0;
-  return betaQuantile(alpha, successes, trials - successes + 1);
+  return betaQuantile(alpha, successes, trials - successes + 1) * (1 - FLOAT_MARGIN);
 }
 
 /**
  * One-sided (1 - alpha) Clopper-Pearson upper confidence bound: BetaQuantile(1 - alpha; k + 1, n - k),
- * and 1 when k = n.
+ * and 1 when k = n, moved up by FLOAT_MARGIN.
  */
 export function clopperPearsonUpper(successes: number, trials: number, alpha: number): number {
   checkCounts(successes, trials);
   if (successes === trials) return 1;
-  return betaQuantile(1 - alpha, successes + 1, trials - successes);
+  return Math.min(1, betaQuantile(1 - alpha, successes + 1, trials - successes) * (1 + FLOAT_MARGIN));
 }
 
 /** Phi, the standard normal CDF. */
@@ -36,6 +46,14 @@ export function phi(x: number): number {
 /** PhiInv, the standard normal quantile. */
 export function phiInverse(p: number): number {
   return normalQuantile(p, 0, 1);
+}
+
+/**
+ * The certified radius sigma * PhiInv(p) for a lower bound p >= 1/2 on the top class's probability,
+ * moved toward zero by FLOAT_MARGIN (it covers PhiInv's and the product's rounding).
+ */
+export function certifiedRadius(sigma: number, p: number): number {
+  return sigma * phiInverse(p) * (1 - FLOAT_MARGIN);
 }
 
 /**

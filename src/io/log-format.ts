@@ -7,6 +7,7 @@
  * `./tsv-log.ts` adds the file (append, resume, read).
  */
 import { UsageError } from '../core/errors.js';
+import { formatDown } from '../core/round.js';
 
 /** The columns of a CERTIFY log, in order. */
 export const CERTIFY_COLUMNS: readonly string[] = [
@@ -100,9 +101,12 @@ export function formatLine(fields: readonly string[]): string {
   return fields.join('\t') + '\n';
 }
 
-/** A radius or probability as the log writes it: 6 significant digits, integers as `1.0`. */
+/**
+ * A radius or probability lower bound as the log writes it: 6 significant digits rounded toward
+ * zero (never above the value certified), integers as `1.0`.
+ */
 export function formatNumber(x: number): string {
-  return Number.isInteger(x) ? x.toFixed(1) : x.toPrecision(6).replace(/0+$/, '');
+  return formatDown(x);
 }
 
 /** One input's line of a log. */

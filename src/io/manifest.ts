@@ -7,6 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import { createRequire } from 'node:module';
 import { UsageError } from '../core/errors.js';
 import { packageVersion } from '../package-root.js';
+import type { FloatingPointRecord } from '../smoothed-classifier.js';
 import { readJsonFile } from './json.js';
 
 export const MANIFEST_FORMAT = 'smooth-reduce-run';
@@ -41,6 +42,12 @@ export interface RunManifest extends RunIdentity {
   smoothingSpace: string;
   /** upper bound on ||M||_2 (input -> smoothing space); null when it differs per input (random patches) */
   noiseScale: number | null;
+  /**
+   * what keeps certificates sound in floating point (README, Radius space): the grid noisy values
+   * are snapped to, the per-coordinate total-variation bound of the sampler (charged, times the
+   * smoothing-space dimension, to pA's lower bound), the relative margin of computed bounds
+   */
+  floatingPoint?: FloatingPointRecord;
   execution: { batch: number; device: string; threads: number | null };
   versions: Record<string, string>;
   machine: { cpu: string; cores: number; memoryGiB: number; platform: string };

@@ -9,6 +9,8 @@ export interface Classifier {
   /** shape of one input (C x H x W) */
   readonly inputShape: Shape3;
   readonly numClasses: number;
+  /** the pixel scale the noise is added in (default [0, 1]); fixes the sampler's grid */
+  readonly pixelRange?: readonly [number, number];
   /**
    * Scores for `count` inputs stored one after another in `batch` (count * C * H * W values).
    * May overwrite `batch` (e.g. to normalise in place). Returns count * numClasses values.

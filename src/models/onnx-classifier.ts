@@ -30,6 +30,7 @@ export interface LoadOptions {
 export class OnnxClassifier implements Classifier {
   readonly inputShape: Shape3;
   readonly numClasses: number;
+  readonly pixelRange: readonly [number, number];
   private readonly inputName: string;
   private readonly outputName: string;
   private readonly scale?: { mul: Float32Array; add: Float32Array };
@@ -43,6 +44,7 @@ export class OnnxClassifier implements Classifier {
   ) {
     this.inputShape = cardShape(card);
     this.numClasses = card.classes.length;
+    this.pixelRange = card.input.pixelRange;
     this.inputName = session.inputNames[0];
     this.outputName = session.outputNames[0];
     const norm = card.input.normalization;

@@ -15,7 +15,7 @@ export interface PatchPosition {
 }
 
 /** Positions 0, stride, 2 stride, ... <= size - patch along one axis. */
-function axisPositions(size: number, patch: number, stride: number): number[] {
+export function axisPositions(size: number, patch: number, stride: number): number[] {
   const out: number[] = [];
   for (let p = 0; p <= size - patch; p += stride) out.push(p);
   return out;

@@ -20,8 +20,14 @@ import { GaussianRng } from '../core/rng.js';
 import { type Shape3, formatShape, sameShape, shapeSize } from '../core/shape.js';
 import { LinearMap } from './linear-map.js';
 import { operatorNorm } from './operator-norm.js';
-import { type PatchPosition, gridPositions, patchPixelIndices, randomPositions } from './patches.js';
-import { type ResizeMode, resizeMap } from './resize.js';
+import {
+  type PatchPosition,
+  axisPositions,
+  gridPositions,
+  patchPixelIndices,
+  randomPositions,
+} from './patches.js';
+import { type ResizeMode, resizeAxisMap, resizeMap } from './resize.js';
 import type { AggregateOver, Reduction } from './aggregate.js';
 
 export type Method = 'rs' | Reduction;
@@ -57,6 +63,11 @@ export interface Plan {
   center: Float32Array;
   /** certified upper bound on ||M||_2: input-space radius = smoothing-space radius / noiseScale */
   noiseScale: number;
+  /**
+   * upper bound on ||center - M x||_2, the float32 rounding of the centre (smoothing space): the
+   * certificate is about `center`, so this much of its radius is spent reaching M x
+   */
+  centerError: number;
   /** model inputs per noisy sample */
   copies: number;
   /** smoothing-space sample -> `copies` stacked model inputs */
@@ -142,7 +153,14 @@ export class Reducer {
     const k = o.randomPatches
       ? o.maxPatches!
       : gridPositions(size.height, size.width, modelShape, o.stride, o.maxPatches).length;
-    if (o.noise === 'correlated') this.resizeNorm = operatorNorm(perChannel).upper;
+    if (o.noise === 'correlated') {
+      // R = R_h (x) R_w per channel, so ||R|| = ||R_h|| ||R_w||; both values are upper bounds (the
+      // 2-D map's weights are the float32 products), take the larger
+      this.resizeNorm = Math.max(
+        operatorNorm(perChannel).upper,
+        operatorNorm(this.axisMap('height')).upper * operatorNorm(this.axisMap('width')).upper,
+      );
+    }
     const space = {
       correlated: {
         name: `resized image (${size.height}x${size.width}, ${o.resizeMode})`,
@@ -182,6 +200,7 @@ export class Reducer {
       return {
         center: pixels,
         noiseScale: 1,
+        centerError: 0,
         copies: 1,
         gather: LinearMap.identity(pixels.length),
         positions: [],
@@ -193,10 +212,34 @@ export class Reducer {
     return {
       center,
       noiseScale: g.noiseScale,
+      centerError: g.map.isIdentity ? 0 : g.map.roundingError(pixels, center),
       copies: g.positions.length,
       gather: g.gather,
       positions: g.positions,
     };
+  }
+
+  /** The 1-D resize along one axis (R_h or R_w), with exact weights. */
+  private axisMap(axis: 'height' | 'width'): LinearMap {
+    return resizeAxisMap(this.inputShape[axis], this.resized[axis], this.options.resizeMode);
+  }
+
+  /**
+   * For patches on a full grid, the stacked-patch map is (P_h R_h) (x) (P_w R_w) with P_h stacking
+   * the patch rows of every grid row (likewise columns), so ||T|| = ||P_h R_h|| ||P_w R_w||; 0 when
+   * the positions are not a full grid (capped or random).
+   */
+  private gridKroneckerNorm(positions: PatchPosition[]): number {
+    const { stride } = this.options;
+    const tops = axisPositions(this.resized.height, this.modelShape.height, stride);
+    const lefts = axisPositions(this.resized.width, this.modelShape.width, stride);
+    if (this.options.randomPatches || positions.length !== tops.length * lefts.length) return 0;
+    const stacked = (axis: 'height' | 'width', starts: number[]) => {
+      const rows: number[] = [];
+      for (const s of starts) for (let i = 0; i < this.modelShape[axis]; i++) rows.push(s + i);
+      return operatorNorm(this.axisMap(axis).selectRows(rows)).upper;
+    };
+    return stacked('height', tops) * stacked('width', lefts);
   }
 
   private randomPositionsFor(index: number): PatchPosition[] {
@@ -240,7 +283,7 @@ export class Reducer {
           positions,
           map,
           gather: LinearMap.identity(map.rows),
-          noiseScale: operatorNorm(single).upper,
+          noiseScale: Math.max(operatorNorm(single).upper, this.gridKroneckerNorm(positions)),
         };
       }
     }

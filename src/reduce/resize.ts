@@ -35,6 +35,12 @@ export function resize1D(inSize: number, outSize: number, mode: ResizeMode): Tap
   return { taps: 2, index, weight };
 }
 
+/** The 1-D resize as a map with its exact (float64) weights: for computing norms, not for applying. */
+export function resizeAxisMap(inSize: number, outSize: number, mode: ResizeMode): LinearMap {
+  const r = resize1D(inSize, outSize, mode);
+  return new LinearMap(outSize, inSize, r.taps, r.index, r.weight);
+}
+
 /**
  * Resize of a C x H x W image (channel-planar) to C x outH x outW: R = R_h (x) R_w per channel.
  */

@@ -10,6 +10,7 @@
  * `Classifier`, named in the manifest by the `ModelIdentity` given with it.
  */
 import { UsageError } from '../core/errors.js';
+import { SAMPLER } from '../core/rng.js';
 import { ABSTAIN } from '../core/smooth.js';
 import type { Dataset } from '../data/dataset.js';
 import {
@@ -103,6 +104,8 @@ export function describeMethod(o: SmoothingOptions, copies: number): string {
 /** Options that change certificates; batch size does not (noise is drawn per sample, in order). */
 function certificateOptions(o: SmoothingOptions, command: 'certify' | 'predict'): Record<string, unknown> {
   const base: Record<string, unknown> = {
+    // a log written by another noise sampler cannot be resumed: its inputs drew other noise
+    sampler: SAMPLER,
     method: o.method,
     sigma: o.sigma,
     n: o.n,
@@ -186,6 +189,7 @@ export function openRun(req: RunRequest): OpenRun {
     radiusSpace: 'input',
     smoothingSpace: geometry.smoothingSpace,
     noiseScale: smoothed.reducer.fixedNoiseScale,
+    floatingPoint: smoothed.floatingPoint(),
     execution: { batch: req.options.batch, device: req.device, threads: req.threads },
     versions: softwareVersions(),
     machine: machineDescription(),

@@ -10,7 +10,7 @@
  * are allocated once and reused across inputs: nothing is allocated per sample.
  */
 import type { VoteSource } from '../core/smooth.js';
-import type { GaussianRng } from '../core/rng.js';
+import type { GaussianRng, NoiseGrid } from '../core/rng.js';
 import { shapeSize } from '../core/shape.js';
 import type { Classifier } from '../models/classifier.js';
 import { type AggregateOver, Aggregator, type Reduction } from '../reduce/aggregate.js';
@@ -21,6 +21,8 @@ export interface SamplerOptions {
   batch: number;
   reduction: Reduction;
   aggregate: AggregateOver;
+  /** the grid noisy values are snapped to (see ../core/rng.ts) */
+  grid: NoiseGrid;
 }
 
 export class Sampler {
@@ -81,12 +83,12 @@ export class Sampler {
     const dim = plan.center.length;
     const stride = plan.copies * this.modelSize;
     if (plan.gather.isIdentity) {
-      for (let s = 0; s < size; s++) rng.fillNoisy(out, s * stride, plan.center, sigma);
+      for (let s = 0; s < size; s++) rng.fillNoisy(out, s * stride, plan.center, sigma, this.options.grid);
       return;
     }
     const noise = this.noiseBuffer;
     for (let s = 0; s < size; s++) {
-      rng.fillNoisy(noise, s * dim, plan.center, sigma);
+      rng.fillNoisy(noise, s * dim, plan.center, sigma, this.options.grid);
       plan.gather.apply(noise, s * dim, out, s * stride);
     }
   }
