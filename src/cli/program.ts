@@ -8,7 +8,9 @@ import { openDataset } from '../data/open.js';
 import type { DataTransform } from '../io/manifest.js';
 import { type Device, OnnxClassifier } from '../models/onnx-classifier.js';
 import { packageVersion } from '../package-root.js';
-import { runCertification } from '../run/certify-run.js';
+import { type RunRequest, runCertification } from '../run/certify-run.js';
+import { parseRedisUrl } from '../queue/connection.js';
+import { runOnQueue } from '../queue/collector.js';
 import { parseShard } from '../run/selection.js';
 import {
   type SmoothingOptions,
@@ -19,6 +21,7 @@ import { register as registerAnalyze } from './analyze.js';
 import { register as registerCompare } from './compare.js';
 import { register as registerMerge } from './merge.js';
 import { register as registerPlot } from './plot.js';
+import { register as registerQueue } from './queue.js';
 import { type OutputStreams, createProgress, progressMode } from './progress.js';
 
 const num = (v: string) => {
@@ -61,6 +64,9 @@ export interface RunFlags extends Omit<SmoothingOptions, 'adaptiveRadius'> {
   skip: number;
   max: number;
   shard?: string;
+  queue?: string;
+  chunk: number;
+  attempts: number;
   out: string;
   device: Device;
   threads?: number;
@@ -131,6 +137,12 @@ function addRunOptions(cmd: Command): Command {
       '--shard <i/n>',
       'certify every n-th selected input from offset i (one process per shard; join the logs with merge)',
     )
+    .option(
+      '--queue <redis-url>',
+      'spread the run over the workers of this Redis queue (smooth-reduce worker) and collect their results here',
+    )
+    .option('--chunk <k>', 'with --queue: inputs per job', num, 1)
+    .option('--attempts <k>', 'with --queue: attempts per job before it is reported as failed', num, 3)
     .requiredOption('--out <log.tsv>', 'log file (resumed if it exists)')
     .option('--device <d>', 'cpu | cuda', oneOf('cpu', 'cuda'), 'cpu')
     .option('--threads <t>', 'ONNX Runtime intra-op threads', num)
@@ -175,10 +187,21 @@ async function run(command: 'certify' | 'predict', flags: RunFlags, streams: Out
     channels: flags.channels,
   };
   const dataset = openDataset(flags.data, { labels: flags.labels, ...transform });
+  if (flags.queue !== undefined) {
+    parseRedisUrl(flags.queue);
+    if (flags.shard)
+      throw new UsageError('--shard and --queue do not mix: the queue spreads the run already');
+    for (const [name, v] of [
+      ['--chunk', flags.chunk],
+      ['--attempts', flags.attempts],
+    ] as const)
+      if (!Number.isInteger(v) || v < 1) throw new UsageError(`${name} must be a positive integer, got ${v}`);
+  }
   const classifier = await OnnxClassifier.load(flags.model, {
     card: flags.card,
-    device: flags.device,
-    threads: flags.threads,
+    // with --queue the model only checks the options here: the workers run it
+    device: flags.queue !== undefined ? 'cpu' : flags.device,
+    threads: flags.queue !== undefined ? 1 : flags.threads,
   });
   const progress = createProgress({ mode: progressMode(flags, streams.stderr), out: flags.out, streams });
   try {
@@ -194,22 +217,38 @@ async function run(command: 'certify' | 'predict', flags: RunFlags, streams: Out
         `the data has ${data} channel(s) but the model takes ${model}; pass --channels ${model} to convert the images`,
       );
     }
-    await runCertification(
-      {
-        command,
-        classifier,
-        model: classifier,
-        dataset,
-        dataSpec: flags.data,
-        dataTransform: transform,
-        options,
-        selection,
-        out: flags.out,
-        device: flags.device,
-        threads: flags.threads ?? null,
-      },
-      progress,
-    );
+    const request: RunRequest = {
+      command,
+      classifier,
+      model: classifier,
+      dataset,
+      dataSpec: flags.data,
+      dataTransform: transform,
+      options,
+      selection,
+      out: flags.out,
+      device: flags.device,
+      threads: flags.threads ?? null,
+    };
+    if (flags.queue === undefined) {
+      await runCertification(request, progress);
+    } else {
+      const quiet = flags.quiet;
+      await runOnQueue(
+        request,
+        {
+          url: flags.queue,
+          chunk: flags.chunk,
+          attempts: flags.attempts,
+          card: flags.card ?? null,
+          labels: flags.labels ?? null,
+          notice: (line) => {
+            if (!quiet) streams.stderr.write(`smooth-reduce: ${line}\n`);
+          },
+        },
+        progress,
+      );
+    }
   } finally {
     progress.close();
     await classifier.dispose();
@@ -261,6 +300,7 @@ export function buildProgram(streams: OutputStreams = defaultStreams): Command {
   registerAnalyze(program, streams);
   registerPlot(program, streams);
   registerCompare(program, streams);
+  registerQueue(program, streams);
   return program;
 }
 

@@ -55,6 +55,17 @@ export interface RunManifest extends RunIdentity {
   finished: string | null;
   /** inputs in the log when the run last finished */
   lines: number | null;
+  /** for a run spread over machines through a Redis queue (`certify --queue`): who ran what */
+  queue?: {
+    /** the Redis server, without password */
+    redis: string;
+    run: string;
+    /** inputs per job */
+    chunk: number;
+    attempts: number;
+    /** per worker name: how many inputs it ran and which ("0..9, 12") */
+    workers: Record<string, { inputs: number; indices: string }>;
+  };
   /** for a log merged from shards (`smooth-reduce merge`): where each shard came from */
   mergedFrom?: {
     log: string;

@@ -261,9 +261,14 @@ export async function runCertification(req: RunRequest, observer: RunObserver): 
     run.log.close();
   }
   totals.seconds = (performance.now() - t0) / 1000;
-  run.manifest.finished = new Date().toISOString();
-  run.manifest.lines = run.indices.length;
-  writeManifest(req.out, run.manifest);
+  finishRun(run, req.out);
   observer.finish(totals);
   return totals;
+}
+
+/** Marks the manifest of a run finished: every selected input is in the log. */
+export function finishRun(run: OpenRun, out: string): void {
+  run.manifest.finished = new Date().toISOString();
+  run.manifest.lines = run.indices.length;
+  writeManifest(out, run.manifest);
 }

@@ -74,21 +74,25 @@ export class RedisServer {
       { stdio: 'ignore' },
     );
     this.child = child;
-    const client = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    try {
-      for (let k = 0; k < 200; k++) {
-        if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}); see ${this.dir}/redis.log`);
-        try {
-          await client.connect();
-          if ((await client.ping()) === 'PONG') return;
-        } catch {
-          await sleep(25);
-        }
+    for (let k = 0; k < 200; k++) {
+      if (child.exitCode !== null)
+        throw new Error(`redis-server exited (${child.exitCode}); see ${this.dir}/redis.log`);
+      const client = new Redis(this.url, {
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      client.on('error', () => {});
+      try {
+        await client.connect();
+        if ((await client.ping()) === 'PONG') return;
+      } catch {
+        await sleep(25);
+      } finally {
+        client.disconnect();
       }
-      throw new Error(`redis-server did not answer on port ${this.port} within 5 s`);
-    } finally {
-      client.disconnect();
     }
+    throw new Error(`redis-server did not answer on port ${this.port} within 5 s`);
   }
 
   /** Stops the server (SIGTERM: it writes its data and exits) and waits for the exit. */

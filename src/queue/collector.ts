@@ -1,0 +1,359 @@
+/**
+ * `certify --queue`: the producer and collector of one run. It opens the run like a local run (the
+ * same log, manifest and resume rules), registers it in Redis, enqueues one BullMQ job per chunk of
+ * inputs not yet in the log, and appends the workers' lines to the log as they arrive, with the
+ * usual progress display, until every input is in the log.
+ *
+ * Nothing is lost or written twice when any process dies: workers append each finished input to the
+ * run's results stream, which stays in Redis until the run is finished; a restarted collector reads
+ * the stream from its start and skips the inputs its log already has. Job ids are derived from the
+ * run id and the first input, so enqueueing again adds nothing that is already queued.
+ */
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { Queue } from 'bullmq';
+import { ABSTAIN } from '../core/smooth.js';
+import { manifestBeside, writeManifest } from '../io/manifest.js';
+import { formatLine, parseLog } from '../io/tsv-log.js';
+import {
+  type InputEvent,
+  type OpenRun,
+  type RunObserver,
+  type RunRequest,
+  type RunTotals,
+  finishRun,
+  openRun,
+  runIdentity,
+} from '../run/certify-run.js';
+import { connectRedis, redactRedisUrl } from './connection.js';
+import {
+  type JobPayload,
+  type RunSpec,
+  JOB_FORMAT,
+  JOB_VERSION,
+  PREFIX,
+  QUEUE_NAME,
+  jobIdOf,
+  keys,
+  runIdOf,
+} from './protocol.js';
+import { describeIndices } from './worker.js';
+
+export interface QueueRunOptions {
+  /** the Redis URL */
+  url: string;
+  /** inputs per job */
+  chunk: number;
+  /** attempts per job before it is reported as failed */
+  attempts: number;
+  /** the run's model card path, when not model.json beside the model */
+  card: string | null;
+  /** the IDX labels file the user named, if any */
+  labels: string | null;
+  /** one-line notices (run id, how to start workers); nothing when quiet */
+  notice: (line: string) => void;
+  /** seconds between checks for failed jobs, cancellation and manifest updates (2) */
+  checkSeconds?: number;
+}
+
+type StreamEntry = [id: string, fields: string[]];
+
+/** "0..3, 7" back to [0, 1, 2, 3, 7]. */
+function parseIndices(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.split(',')) {
+    const [a, b] = part.trim().split('..').map(Number);
+    if (!Number.isInteger(a)) continue;
+    for (let i = a; i <= (Number.isInteger(b) ? b : a); i++) out.push(i);
+  }
+  return out;
+}
+
+function chunks(indices: number[], size: number): number[][] {
+  const out: number[][] = [];
+  for (let k = 0; k < indices.length; k += size) out.push(indices.slice(k, k + size));
+  return out;
+}
+
+export async function runOnQueue(
+  req: RunRequest,
+  q: QueueRunOptions,
+  observer: RunObserver,
+): Promise<RunTotals> {
+  const redisName = redactRedisUrl(q.url);
+  let lastTrouble = 0;
+  const trouble = (e: Error) => {
+    if (Date.now() - lastTrouble < 10_000) return;
+    lastTrouble = Date.now();
+    q.notice(`Redis connection: ${e.message.split('\n')[0]} (retrying)`);
+  };
+  // before the log is touched: an unreachable Redis changes nothing
+  const redis = await connectRedis(q.url, trouble);
+  const reader = redis.duplicate();
+  reader.on('error', trouble);
+  const queue = new Queue(QUEUE_NAME, { connection: redis, prefix: PREFIX });
+  queue.on('error', trouble);
+  let run: OpenRun | null = null;
+  try {
+    const previousWorkers = manifestBeside(req.out)?.queue?.workers ?? {};
+    run = openRun(req);
+    return await collect(run, req, q, { redis, reader, queue, redisName, previousWorkers }, observer);
+  } finally {
+    run?.log.close();
+    await queue.close();
+    reader.disconnect();
+    redis.disconnect();
+  }
+}
+
+interface Connections {
+  redis: Awaited<ReturnType<typeof connectRedis>>;
+  reader: Awaited<ReturnType<typeof connectRedis>>;
+  queue: Queue;
+  redisName: string;
+  previousWorkers: Record<string, { inputs: number; indices: string }>;
+}
+
+async function collect(
+  run: OpenRun,
+  req: RunRequest,
+  q: QueueRunOptions,
+  c: Connections,
+  observer: RunObserver,
+): Promise<RunTotals> {
+  const { redis, reader, queue } = c;
+  const { log, manifest, indices } = run;
+  const id = runIdOf(runIdentity(req));
+  const recordKey = keys.run(id);
+  const resultsKey = keys.results(id);
+  const spec: RunSpec = {
+    command: req.command,
+    model: {
+      path: req.model.path,
+      sha256: req.model.sha256,
+      card: q.card,
+      name: req.model.card.name,
+    },
+    data: {
+      spec: req.dataSpec,
+      labels: q.labels,
+      transform: Object.fromEntries(
+        Object.entries(req.dataTransform ?? {}).filter(([, v]) => v !== undefined),
+      ) as RunSpec['data']['transform'],
+      size: req.dataset.size,
+      description: req.dataset.description,
+    },
+    options: { ...req.options } as Record<string, unknown>,
+  };
+  const now = new Date().toISOString();
+  await redis
+    .multi()
+    .hsetnx(recordKey, 'created', now)
+    .hset(recordKey, {
+      spec: JSON.stringify(spec),
+      label: manifest.label,
+      total: String(indices.length),
+      status: 'running',
+      collector: `${hostname()}:${process.pid} ${resolve(req.out)}`,
+      updated: now,
+    })
+    .zadd(keys.runs, 'NX', Date.now(), id)
+    .exec();
+
+  // who ran what: from the previous manifest, then from the results stream
+  const byWorker = new Map<string, number[]>();
+  const attributed = new Set<number>();
+  const attribute = (worker: string, idx: number) => {
+    if (attributed.has(idx)) return;
+    attributed.add(idx);
+    let list = byWorker.get(worker);
+    if (!list) byWorker.set(worker, (list = []));
+    list.push(idx);
+  };
+  for (const [worker, entry] of Object.entries(c.previousWorkers))
+    for (const idx of parseIndices(entry.indices)) attribute(worker, idx);
+  const saveManifest = () => {
+    manifest.queue = {
+      redis: c.redisName,
+      run: id,
+      chunk: q.chunk,
+      attempts: q.attempts,
+      workers: Object.fromEntries(
+        [...byWorker.entries()]
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([w, list]) => {
+            const sorted = [...list].sort((a, b) => a - b);
+            return [w, { inputs: sorted.length, indices: describeIndices(sorted) }];
+          }),
+      ),
+    };
+    writeManifest(req.out, manifest);
+  };
+
+  const selected = new Set(indices);
+  const done = new Set(indices.filter((i) => log.done.has(i)));
+  const resumed = indices.length - run.todo.length;
+  const summary: RunTotals = { total: indices.length, resumed, correct: 0, abstained: 0, seconds: 0 };
+  const header = formatLine(log.columns);
+  observer.start(indices.length, resumed, manifest, run.resumed);
+  const t0 = performance.now();
+  let changed = false;
+  // lines are written in selection order, as a local run writes them: a line that arrives early
+  // waits here (it is safe in the results stream meanwhile)
+  const pending = new Map<number, string[]>();
+  let next = 0;
+  const write = (all = false) => {
+    for (; next < indices.length; next++) {
+      const idx = indices[next];
+      if (log.done.has(idx)) continue;
+      const fields = pending.get(idx);
+      if (!fields) break;
+      log.append(fields);
+      pending.delete(idx);
+    }
+    if (all) {
+      for (const fields of pending.values()) log.append(fields);
+      pending.clear();
+    }
+  };
+  const take = ([, entry]: StreamEntry) => {
+    const f: Record<string, string> = {};
+    for (let k = 0; k + 1 < entry.length; k += 2) f[entry[k]] = entry[k + 1];
+    const idx = Number(f.i);
+    if (!selected.has(idx) || typeof f.l !== 'string') return;
+    attribute(f.w ?? 'unknown', idx);
+    changed = true;
+    if (done.has(idx)) return;
+    // read by the log's own parser: a malformed line stops the run here, not in the log
+    const row = parseLog(header + formatLine([f.l]), `results of run ${id}`).rows[0];
+    pending.set(idx, f.l.split('\t'));
+    done.add(idx);
+    const event: InputEvent = {
+      idx,
+      label: row.label,
+      prediction: row.predict,
+      correct: row.correct,
+      radius: row.radius ?? 0,
+      seconds: row.time,
+    };
+    if (event.correct) summary.correct++;
+    if (event.prediction === ABSTAIN) summary.abstained++;
+    observer.input(event, done.size);
+  };
+
+  // 1. what workers finished while no collector was running
+  let last = '0-0';
+  for (;;) {
+    const from = last === '0-0' ? '-' : `(${last}`;
+    const page = (await redis.xrange(resultsKey, from, '+', 'COUNT', 1000)) as StreamEntry[];
+    if (page.length === 0) break;
+    page.forEach(take);
+    write();
+    last = page[page.length - 1][0];
+  }
+
+  // 2. failed jobs of this run get another chance; 3. enqueue what is neither done nor queued
+  const mine = (jobId: string) => jobId.startsWith(`${id}-`);
+  for (const jobId of (await queue.getRanges(['failed'], 0, -1)).filter(mine)) {
+    const job = await queue.getJob(jobId);
+    await job?.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+  }
+  const todo = indices.filter((i) => !done.has(i));
+  const jobs = chunks(todo, q.chunk).map((ix) => {
+    const data: JobPayload = { format: JOB_FORMAT, version: JOB_VERSION, run: id, spec, indices: ix };
+    return {
+      name: id,
+      data,
+      opts: {
+        jobId: jobIdOf(id, ix),
+        attempts: q.attempts,
+        backoff: { type: 'fixed' as const, delay: 1000 },
+        removeOnComplete: true,
+        removeOnFail: false,
+      },
+    };
+  });
+  for (let k = 0; k < jobs.length; k += 500) await queue.addBulk(jobs.slice(k, k + 500));
+  if (todo.length > 0) {
+    q.notice(
+      `run ${id}: ${todo.length} of ${indices.length} inputs queued in ${jobs.length} jobs on ${c.redisName}; ` +
+        `start workers with: smooth-reduce worker --queue ${c.redisName}`,
+    );
+  }
+
+  // 4. collect until every input is in the log, or what is missing has failed
+  const check = (q.checkSeconds ?? 2) * 1000;
+  let nextCheck = performance.now() + check;
+  while (done.size < indices.length) {
+    const reply = (await reader.xread('COUNT', 500, 'BLOCK', 1000, 'STREAMS', resultsKey, last)) as
+      [string, StreamEntry[]][] | null;
+    for (const [, entries] of reply ?? []) {
+      entries.forEach(take);
+      if (entries.length) last = entries[entries.length - 1][0];
+    }
+    write();
+    if (performance.now() < nextCheck || done.size === indices.length) continue;
+    nextCheck = performance.now() + check;
+    if (changed) saveManifest();
+    changed = false;
+    const status = await redis.hget(recordKey, 'status');
+    if (status !== 'running') {
+      write(true);
+      saveManifest();
+      const why = status === null ? 'removed (queue clean)' : `${status} (queue cancel)`;
+      throw new Error(`run ${id} was ${why}; ${done.size} of ${indices.length} inputs are in ${req.out}`);
+    }
+    const failure = await failures(queue, id, mine, done, indices.length, req.out);
+    if (failure) {
+      write(true);
+      saveManifest();
+      await redis.hset(recordKey, { status: 'failed', updated: new Date().toISOString() });
+      throw new Error(failure);
+    }
+  }
+  write(true);
+  saveManifest();
+  finishRun(run, req.out);
+  await redis
+    .multi()
+    .hset(recordKey, { status: 'finished', updated: new Date().toISOString() })
+    .del(resultsKey)
+    .exec();
+  summary.seconds = (performance.now() - t0) / 1000;
+  observer.finish(summary);
+  return summary;
+}
+
+/** One line when every input still missing belongs to a job that failed for good, else null. */
+async function failures(
+  queue: Queue,
+  id: string,
+  mine: (jobId: string) => boolean,
+  done: Set<number>,
+  total: number,
+  out: string,
+): Promise<string | null> {
+  const failedIds = (await queue.getRanges(['failed'], 0, -1)).filter(mine);
+  if (failedIds.length === 0) return null;
+  const failed: { indices: number[]; reason: string; attempts: number }[] = [];
+  let missing = 0;
+  for (const jobId of failedIds) {
+    const job = await queue.getJob(jobId);
+    if (!job) continue;
+    const indices = ((job.data as JobPayload).indices ?? []).filter((i) => !done.has(i));
+    if (indices.length === 0) continue;
+    missing += indices.length;
+    failed.push({
+      indices,
+      reason: (job.failedReason ?? 'unknown').split('\n')[0],
+      attempts: job.attemptsMade,
+    });
+  }
+  if (missing === 0 || done.size + missing < total) return null;
+  const first = failed[0];
+  const more = failed.length > 1 ? ` (and ${failed.length - 1} more failed jobs)` : '';
+  return (
+    `${missing} input(s) failed on the workers: input ${describeIndices(first.indices)} after ${first.attempts} attempt(s): ` +
+    `${first.reason}${more}; the other ${done.size} are in ${out}; fix the cause and rerun the same command to retry them`
+  );
+}

@@ -1,0 +1,96 @@
+/**
+ * What producers, workers and collectors exchange through Redis: the job payload (one definition,
+ * checked with zod on the worker), the result entries, the run record and the key names.
+ *
+ * Keys (all under the prefix `smooth-reduce`):
+ * - `smooth-reduce:certify:*`   the BullMQ queue every worker takes jobs from (all runs share it);
+ * - `smooth-reduce:runs`        sorted set of run ids, by creation time;
+ * - `smooth-reduce:run:<id>`    hash: the run's spec, label, total, status, collector, times;
+ * - `smooth-reduce:results:<id>` stream: one entry per finished input, `i` (index), `w` (worker),
+ *                                `l` (the log line, exactly as a local run writes it).
+ *
+ * A run id is a hash of everything that decides the log's content (command, certificate options,
+ * model sha256, data, selection), so rerunning the same command finds the same run.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { RunIdentity } from '../io/manifest.js';
+
+export const PREFIX = 'smooth-reduce';
+export const QUEUE_NAME = 'certify';
+export const JOB_FORMAT = 'smooth-reduce-job';
+export const JOB_VERSION = 1;
+
+export const keys = {
+  runs: `${PREFIX}:runs`,
+  run: (id: string) => `${PREFIX}:run:${id}`,
+  results: (id: string) => `${PREFIX}:results:${id}`,
+};
+
+const transform = z.object({
+  resize: z.number().int().positive().optional(),
+  centerCrop: z.number().int().positive().optional(),
+  channels: z.union([z.literal(1), z.literal(3)]).optional(),
+});
+
+/** Everything a worker needs to run any input of a run: the same for all its jobs. */
+export const runSpecSchema = z.object({
+  command: z.enum(['certify', 'predict']),
+  model: z.object({
+    /** as the user gave it: a worker resolves it against its own working directory */
+    path: z.string().min(1),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    card: z.string().min(1).nullable(),
+    name: z.string(),
+  }),
+  data: z.object({
+    spec: z.string().min(1),
+    labels: z.string().min(1).nullable(),
+    transform,
+    /** what the producer saw: a worker refuses a data set that differs */
+    size: z.number().int().positive(),
+    description: z.string(),
+  }),
+  /** SmoothingOptions, checked by the library's own validator on the worker */
+  options: z.record(z.string(), z.unknown()),
+});
+export type RunSpec = z.infer<typeof runSpecSchema>;
+
+export const jobSchema = z.object({
+  format: z.literal(JOB_FORMAT),
+  version: z.literal(JOB_VERSION),
+  run: z.string().regex(/^[0-9a-f]{16}$/),
+  spec: runSpecSchema,
+  /** data set indices, in order */
+  indices: z.array(z.number().int().nonnegative()).min(1),
+});
+export type JobPayload = z.infer<typeof jobSchema>;
+
+/** running; finished (every input in the log); failed (jobs failed for good); cancelled (queue cancel) */
+export type RunStatus = 'running' | 'finished' | 'failed' | 'cancelled';
+
+/** The run id: 16 hex digits of sha256 over what decides the log's content (not paths, not batch). */
+export function runIdOf(identity: RunIdentity): string {
+  const decisive = {
+    command: identity.command,
+    options: identity.options,
+    model: identity.model.sha256,
+    data: identity.data,
+    selection: identity.selection,
+  };
+  return createHash('sha256').update(canonicalJson(decisive)).digest('hex').slice(0, 16);
+}
+
+/** One job per chunk of inputs, named by its first index: adding it again is a no-op in BullMQ. */
+export function jobIdOf(run: string, indices: number[]): string {
+  return `${run}-${indices[0]}`;
+}
+
+/** JSON with object keys sorted, so equal values hash equally. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}

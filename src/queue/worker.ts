@@ -1,0 +1,179 @@
+/**
+ * `smooth-reduce worker`: takes jobs from the queue with a BullMQ Worker (one job at a time), runs
+ * each input with the library exactly as a local run does (runInput: SmoothedClassifier, the same
+ * log line) and appends the line to the run's results stream as soon as it is done, so a worker that
+ * dies loses at most the input it was running.
+ *
+ * A worker that dies silently (SIGKILL, power loss) stops renewing its job's lock; another worker's
+ * stalled-job check then returns the job to the queue. A job that fails `attempts` times (a corrupt
+ * input, a model no worker can read) is left in the failed set, where the collector reports it.
+ */
+import { hostname } from 'node:os';
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { UsageError } from '../core/errors.js';
+import type { Dataset } from '../data/dataset.js';
+import { openDataset } from '../data/open.js';
+import type { Device } from '../models/onnx-classifier.js';
+import { evaluateInput } from '../run/certify-run.js';
+import {
+  type SmoothingOptions,
+  SmoothedClassifier,
+  validateSmoothingOptions,
+} from '../smoothed-classifier.js';
+import { connectRedis, redactRedisUrl } from './connection.js';
+import { ModelCache } from './model-cache.js';
+import {
+  type JobPayload,
+  type RunSpec,
+  JOB_VERSION,
+  PREFIX,
+  QUEUE_NAME,
+  jobSchema,
+  keys,
+} from './protocol.js';
+
+export interface WorkerOptions {
+  url: string;
+  device: Device;
+  threads?: number;
+  /** folders searched for models by content */
+  models: string[];
+  /** recorded with every result (default host:pid) */
+  name?: string;
+  /** seconds a job stays claimed by a worker that stopped answering before another takes it (30) */
+  lockSeconds?: number;
+  /** one line per job, connection trouble */
+  log: (line: string) => void;
+}
+
+export interface RunningWorker {
+  name: string;
+  /** finishes the current job and stops; with `force`, returns it to the queue at once */
+  close(force?: boolean): Promise<void>;
+}
+
+/** "3", "3..7" or "3, 5, 9..11": the inputs of a job, for messages. */
+export function describeIndices(indices: number[]): string {
+  const parts: string[] = [];
+  for (let k = 0; k < indices.length;) {
+    let j = k;
+    while (j + 1 < indices.length && indices[j + 1] === indices[j] + 1) j++;
+    parts.push(j > k ? `${indices[k]}..${indices[j]}` : String(indices[k]));
+    k = j + 1;
+  }
+  return parts.join(', ');
+}
+
+/** The data sets and smoothed classifiers of the runs a worker has seen (the last few). */
+class Recent<T> {
+  private readonly items = new Map<string, T>();
+  constructor(private readonly capacity: number) {}
+  get(key: string): T | undefined {
+    return this.items.get(key);
+  }
+  set(key: string, item: T): void {
+    this.items.delete(key);
+    this.items.set(key, item);
+    if (this.items.size > this.capacity) this.items.delete(this.items.keys().next().value as string);
+  }
+}
+
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const name = options.name ?? `${hostname()}:${process.pid}`;
+  const lock = (options.lockSeconds ?? 30) * 1000;
+  let lastTrouble = 0;
+  const trouble = (e: Error) => {
+    // one line at most every 10 s while Redis is away
+    if (Date.now() - lastTrouble < 10_000) return;
+    lastTrouble = Date.now();
+    options.log(`worker ${name}: Redis connection: ${e.message.split('\n')[0]} (retrying)`);
+  };
+  const redis = await connectRedis(options.url, trouble);
+  const models = new ModelCache({ device: options.device, threads: options.threads, search: options.models });
+  const datasets = new Recent<Dataset>(2);
+  const smoothers = new Recent<SmoothedClassifier>(2);
+
+  const smoothed = async (spec: RunSpec): Promise<{ g: SmoothedClassifier; dataset: Dataset }> => {
+    const { data } = spec;
+    const dataKey = JSON.stringify([data.spec, data.labels, data.transform]);
+    let dataset = datasets.get(dataKey);
+    if (!dataset) {
+      dataset = openDataset(data.spec, { labels: data.labels ?? undefined, ...data.transform });
+      datasets.set(dataKey, dataset);
+    }
+    if (dataset.size !== data.size || dataset.description !== data.description) {
+      throw new UsageError(
+        `data ${data.spec} here is "${dataset.description}" (${dataset.size} inputs), the run's is "${data.description}" (${data.size})`,
+      );
+    }
+    const classifier = await models.get(spec.model);
+    const key = JSON.stringify([spec.model.sha256, data, spec.options]);
+    let g = smoothers.get(key);
+    // a model evicted from the cache and loaded again is a new session
+    if (g?.classifier !== classifier) {
+      const o = spec.options as unknown as SmoothingOptions;
+      validateSmoothingOptions(o);
+      g = new SmoothedClassifier(classifier, dataset.shape, o);
+      smoothers.set(key, g);
+    }
+    return { g, dataset };
+  };
+
+  const processJob = async (job: Job): Promise<{ inputs: number }> => {
+    const parsed = jobSchema.safeParse(job.data);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new UnrecoverableError(
+        `not a smooth-reduce job of version ${JOB_VERSION} (${issue.path.join('.')}: ${issue.message}); is this worker older than the producer?`,
+      );
+    }
+    const p: JobPayload = parsed.data;
+    const t0 = performance.now();
+    const { g, dataset } = await smoothed(p.spec);
+    let done = 0;
+    for (const idx of p.indices) {
+      // a cancelled or removed run stops after the current input
+      if ((await redis.hget(keys.run(p.run), 'status')) !== 'running') break;
+      const input = await dataset.get(idx);
+      const { fields } = await evaluateInput(p.spec.command, g, input);
+      await redis.xadd(keys.results(p.run), '*', 'i', String(idx), 'w', name, 'l', fields.join('\t'));
+      done++;
+      await job.updateProgress(done);
+    }
+    options.log(
+      `worker ${name}: run ${p.run} input ${describeIndices(p.indices)}: ${done} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+    return { inputs: done };
+  };
+
+  const worker = new Worker(QUEUE_NAME, processJob, {
+    connection: redis,
+    prefix: PREFIX,
+    name,
+    concurrency: 1,
+    lockDuration: lock,
+    stalledInterval: lock,
+    maxStalledCount: 3,
+    autorun: false,
+  });
+  worker.on('error', trouble);
+  worker.on('failed', (job, e) => {
+    if (!job) return;
+    const attempts = job.opts.attempts ?? 1;
+    const final = e instanceof UnrecoverableError || job.attemptsMade >= attempts;
+    options.log(
+      `worker ${name}: job ${job.id} failed (attempt ${job.attemptsMade} of ${attempts}${final ? ', giving up' : ''}): ${e.message.split('\n')[0]}`,
+    );
+  });
+  void worker.run().catch(trouble);
+  await worker.waitUntilReady();
+  options.log(`worker ${name}: waiting for jobs on ${redactRedisUrl(options.url)}`);
+  return {
+    name,
+    async close(force = false) {
+      await worker.close(force);
+      await models.dispose();
+      redis.disconnect();
+    },
+  };
+}
