@@ -11,15 +11,22 @@
  */
 export {
   SmoothedClassifier,
-  certifyOne as certify,
-  predictOne as predict,
-  defaultSmoothingOptions,
-  validateSmoothingOptions,
-  type SmoothingOptions,
+  certify,
+  predict,
   type InputToSmooth,
+  type OneInput,
   type CertifyResult,
   type PredictResult,
 } from './smoothed-classifier.js';
+export {
+  defaultSmoothingOptions,
+  parseSmoothingOptions,
+  smoothingOptionsSchema,
+  validateSmoothingOptions,
+  type SmoothingOptions,
+  type SmoothingOptionsInput,
+} from './options.js';
+export { OptionsError, type OptionIssue } from './core/params.js';
 export { OnnxClassifier, type LoadOptions, type Device } from './models/onnx-classifier.js';
 export type { Classifier } from './models/classifier.js';
 export { type ModelCard, readModelCard, validateModelCard } from './models/model-card.js';
@@ -28,9 +35,9 @@ export { operatorNorm } from './reduce/operator-norm.js';
 export { resizeMap } from './reduce/resize.js';
 export {
   ABSTAIN,
-  certify as certifyVotes,
-  certifyAdaptive as certifyVotesAdaptive,
-  predict as predictVotes,
+  certifyVotes,
+  certifyVotesAdaptive,
+  predictVotes,
   type VoteSource,
   type Certificate,
 } from './core/smooth.js';

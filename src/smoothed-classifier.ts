@@ -8,45 +8,17 @@
  * Radii are reported in the input space: the core certifies in the smoothing space and the
  * Reducer's noiseScale (an upper bound on ||M||_2) converts, in this one place.
  */
-import { UsageError } from './core/errors.js';
 import { GaussianRng, type NoiseGrid, noiseGrid, samplerDeviation } from './core/rng.js';
 import { FLOAT_MARGIN } from './core/stats.js';
 import type { Shape3 } from './core/shape.js';
-import { ABSTAIN, certify, certifyAdaptive, predict } from './core/smooth.js';
+import { ABSTAIN, certifyVotes, certifyVotesAdaptive, predictVotes } from './core/smooth.js';
 import type { Classifier } from './models/classifier.js';
-import { type ReduceOptions, Reducer, defaultReduceOptions } from './reduce/reducer.js';
+import { type SmoothingOptions, defaultSmoothingOptions, parseSmoothingOptions } from './options.js';
+import { Reducer } from './reduce/reducer.js';
 import { Sampler } from './sampling/sampler.js';
 
-export interface SmoothingOptions extends ReduceOptions {
-  /** noise level, in the smoothing space's pixel scale (the input's scale, e.g. [0, 1]) */
-  sigma: number;
-  n0: number;
-  n: number;
-  alpha: number;
-  /** noisy samples per model call */
-  batch: number;
-  /** run seed; input i draws its noise from stream i of this seed */
-  seed: number;
-  /**
-   * Adaptive certification: stop sampling once the certificate at this INPUT-space radius is
-   * decided (null: plain CERTIFY with all n samples). See certifyAdaptive.
-   */
-  adaptiveRadius?: number | null;
-  /** looks of adaptive certification (sample counts n / 2^(K-1), ..., n), each at alpha / looks */
-  looks?: number;
-}
-
-export const defaultSmoothingOptions: SmoothingOptions = {
-  ...defaultReduceOptions,
-  sigma: 0.25,
-  n0: 100,
-  n: 100_000,
-  alpha: 0.001,
-  batch: 400,
-  seed: 0,
-  adaptiveRadius: null,
-  looks: 5,
-};
+// defined in ./options.ts; also here, beside the classifier that takes them
+export { type SmoothingOptions, defaultSmoothingOptions } from './options.js';
 
 export interface InputToSmooth {
   pixels: Float32Array;
@@ -99,20 +71,24 @@ export class SmoothedClassifier {
   /** the grid noisy values are snapped to (fixed per run: from the pixel range and sigma) */
   readonly grid: NoiseGrid;
   private readonly sampler: Sampler;
+  /** the options as checked, defaults filled in */
+  readonly options: SmoothingOptions;
 
+  /** `options` are checked by parseSmoothingOptions: bad ones throw an OptionsError (a UsageError). */
   constructor(
     readonly classifier: Classifier,
     inputShape: Shape3,
-    readonly options: SmoothingOptions,
+    options: SmoothingOptions,
   ) {
-    validateSmoothingOptions(options);
-    this.reducer = new Reducer(options, inputShape, classifier.inputShape, options.seed);
-    this.grid = noiseGrid(classifier.pixelRange ?? [0, 1], options.sigma);
+    this.options = parseSmoothingOptions(options);
+    const o = this.options;
+    this.reducer = new Reducer(o, inputShape, classifier.inputShape, o.seed);
+    this.grid = noiseGrid(classifier.pixelRange ?? [0, 1], o.sigma);
     this.sampler = new Sampler(classifier, {
       grid: this.grid,
-      batch: options.batch,
-      reduction: options.method === 'rs' ? 'max' : options.method,
-      aggregate: options.aggregate,
+      batch: o.batch,
+      reduction: o.method === 'rs' ? 'max' : o.method,
+      aggregate: o.aggregate,
     });
   }
 
@@ -130,8 +106,8 @@ export class SmoothedClassifier {
     // certified at input-space radius r  <=>  smoothing-space radius >= r * noiseScale + centerError
     const c =
       adaptiveRadius === null
-        ? await certify(votes, params)
-        : await certifyAdaptive(votes, {
+        ? await certifyVotes(votes, params)
+        : await certifyVotesAdaptive(votes, {
             ...params,
             radius: adaptiveRadius * plan.noiseScale + plan.centerError,
             looks,
@@ -183,27 +159,26 @@ export class SmoothedClassifier {
     const index = input.index ?? 0;
     const plan = this.reducer.prepare(input.pixels, index);
     const votes = this.sampler.votes(plan, this.options.sigma, new GaussianRng(this.options.seed, index));
-    return predict(votes, this.options);
+    return predictVotes(votes, this.options);
   }
 }
 
+/** A single input with the shape of its data (default: the classifier's input shape). */
+export type OneInput = InputToSmooth & { shape?: Shape3 };
+
 /** One-shot CERTIFY of a single input (builds the reducer each call; use SmoothedClassifier for many). */
-export async function certifyOne(
+export const certify = (
   classifier: Classifier,
-  input: InputToSmooth & { shape?: Shape3 },
+  input: OneInput,
   options: Partial<SmoothingOptions> = {},
-): Promise<CertifyResult> {
-  return oneShot(classifier, input, options).certify(input);
-}
+): Promise<CertifyResult> => oneShot(classifier, input, options).certify(input);
 
 /** One-shot PREDICT of a single input (builds the reducer each call; use SmoothedClassifier for many). */
-export async function predictOne(
+export const predict = (
   classifier: Classifier,
-  input: InputToSmooth & { shape?: Shape3 },
+  input: OneInput,
   options: Partial<SmoothingOptions> = {},
-): Promise<PredictResult> {
-  return oneShot(classifier, input, options).predict(input);
-}
+): Promise<PredictResult> => oneShot(classifier, input, options).predict(input);
 
 function oneShot(
   classifier: Classifier,
@@ -212,23 +187,4 @@ function oneShot(
 ): SmoothedClassifier {
   const shape = input.shape ?? classifier.inputShape;
   return new SmoothedClassifier(classifier, shape, { ...defaultSmoothingOptions, ...options });
-}
-
-export function validateSmoothingOptions(o: SmoothingOptions): void {
-  const bad = (msg: string): never => {
-    throw new UsageError(msg);
-  };
-  if (!(o.sigma > 0) || !Number.isFinite(o.sigma)) bad(`--sigma must be > 0, got ${o.sigma}`);
-  if (!(o.alpha > 0 && o.alpha < 1)) bad(`--alpha must be in (0, 1), got ${o.alpha}`);
-  if (!Number.isInteger(o.n) || o.n < 1) bad(`--n must be a positive integer, got ${o.n}`);
-  if (!Number.isInteger(o.n0) || o.n0 < 1) bad(`--n0 must be a positive integer, got ${o.n0}`);
-  if (o.n0 > o.n)
-    bad(`--n0 (${o.n0}) must not exceed --n (${o.n}): n0 only selects the class, n certifies it`);
-  if (!Number.isInteger(o.batch) || o.batch < 1) bad(`--batch must be a positive integer, got ${o.batch}`);
-  if (!Number.isSafeInteger(o.seed) || o.seed < 0)
-    bad(`--seed must be a non-negative integer, got ${o.seed}`);
-  if (o.adaptiveRadius != null && !(o.adaptiveRadius >= 0 && Number.isFinite(o.adaptiveRadius)))
-    bad(`--adaptive-radius must be a radius >= 0, got ${o.adaptiveRadius}`);
-  if (o.looks !== undefined && (!Number.isInteger(o.looks) || o.looks < 1 || o.looks > 20))
-    bad(`--looks must be an integer in [1, 20], got ${o.looks}`);
 }

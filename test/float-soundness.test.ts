@@ -18,12 +18,13 @@ import {
   zigguratTables,
 } from '../src/core/rng.js';
 import { formatDown } from '../src/core/round.js';
-import { certify } from '../src/core/smooth.js';
+import { certifyVotes } from '../src/core/smooth.js';
 import { clopperPearsonLower, phi, phiInverse } from '../src/core/stats.js';
 import { readManifest } from '../src/io/manifest.js';
 import { LinearMap } from '../src/reduce/linear-map.js';
 import { gridPositions, patchPixelIndices } from '../src/reduce/patches.js';
-import { type NoiseMode, Reducer, defaultReduceOptions } from '../src/reduce/reducer.js';
+import { defaultSmoothingOptions } from '../src/options.js';
+import { type NoiseMode, Reducer } from '../src/reduce/reducer.js';
 import { type ResizeMode, resizeMap } from '../src/reduce/resize.js';
 import { SAMPLE, cliInProcess, writeCentroidModel } from './helpers/cli.js';
 import { topSingular } from './helpers/dense.js';
@@ -76,8 +77,8 @@ test('the sampler deviation charged per coordinate is tiny, and certify subtract
     assert.ok(eps > TABLE_DEVIATION && eps < 2e-9, `sigma ${sigma}: ${eps}`);
   }
   const all = async (num: number) => Uint32Array.of(num, 0);
-  const plain = await certify(all, { sigma: 1, n0: 10, n: 1000, alpha: 0.001 });
-  const charged = await certify(all, { sigma: 1, n0: 10, n: 1000, alpha: 0.001, deduction: 1e-4 });
+  const plain = await certifyVotes(all, { sigma: 1, n0: 10, n: 1000, alpha: 0.001 });
+  const charged = await certifyVotes(all, { sigma: 1, n0: 10, n: 1000, alpha: 0.001, deduction: 1e-4 });
   assert.ok(Math.abs(plain.pALower - charged.pALower - 1e-4) < 1e-15);
   assert.ok(charged.radius < plain.radius);
 });
@@ -141,7 +142,7 @@ test('bounds are written rounded toward zero: the text never claims more than wa
 
 test('the float32 centre: its rounding distance is bounded from above and spent from the radius', () => {
   const reducer = new Reducer(
-    { ...defaultReduceOptions, method: 'mean', resize: { height: 9, width: 11 }, stride: 2 },
+    { ...defaultSmoothingOptions, method: 'mean', resize: { height: 9, width: 11 }, stride: 2 },
     { channels: 2, height: 5, width: 7 },
     { channels: 2, height: 5, width: 7 },
   );
@@ -248,7 +249,7 @@ for (const c of norms) {
     const [H, W] = c.resized;
     const reducer = new Reducer(
       {
-        ...defaultReduceOptions,
+        ...defaultSmoothingOptions,
         method: 'mean',
         noise: c.noise,
         resizeMode: c.mode,

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GaussianRng } from '../src/core/rng.js';
-import { adaptiveSchedule, certifyAdaptive } from '../src/core/smooth.js';
+import { adaptiveSchedule, certifyVotesAdaptive } from '../src/core/smooth.js';
 import { phi, phiInverse } from '../src/core/stats.js';
 import { resizeMap } from '../src/reduce/resize.js';
 import type { NoiseMode } from '../src/reduce/reducer.js';
@@ -148,9 +148,9 @@ test('adaptive certification keeps alpha through the union bound: a target just 
   let violations = 0;
   let withoutUnionBound = 0;
   for (let t = 0; t < trials; t++) {
-    const a = await certifyAdaptive(bernoulliVotes(pA, new GaussianRng(11, t)), params);
+    const a = await certifyVotesAdaptive(bernoulliVotes(pA, new GaussianRng(11, t)), params);
     if (a.radius > truth) violations++;
-    const b = await certifyAdaptive(bernoulliVotes(pA, new GaussianRng(11, t)), {
+    const b = await certifyVotesAdaptive(bernoulliVotes(pA, new GaussianRng(11, t)), {
       ...params,
       alpha: alpha * looks,
     });
@@ -169,7 +169,7 @@ test('adaptive certification saves samples when the radius is decided early, and
   assert.deepEqual(adaptiveSchedule(16000, 5), [1000, 2000, 4000, 8000, 16000]);
   assert.deepEqual(adaptiveSchedule(3, 5), [1, 2, 3]);
   // pA = 0.99 vs a radius needing 0.8: decided at the first look.
-  const easy = await certifyAdaptive(bernoulliVotes(0.99, new GaussianRng(3, 0)), {
+  const easy = await certifyVotesAdaptive(bernoulliVotes(0.99, new GaussianRng(3, 0)), {
     ...params,
     radius: phiInverse(0.8),
   });
@@ -177,14 +177,14 @@ test('adaptive certification saves samples when the radius is decided early, and
   assert.ok(easy.radius >= phiInverse(0.8));
   // pA = 0.6 vs a radius needing 0.95: decided "no" at the first look too; the radius returned is
   // still a valid (smaller) certificate or an abstention.
-  const hopeless = await certifyAdaptive(bernoulliVotes(0.6, new GaussianRng(3, 1)), {
+  const hopeless = await certifyVotesAdaptive(bernoulliVotes(0.6, new GaussianRng(3, 1)), {
     ...params,
     radius: phiInverse(0.95),
   });
   assert.equal(hopeless.samples, 1000);
   assert.ok(hopeless.radius < phiInverse(0.6));
   // pA close to the target: needs every look, and reports the bound at alpha / looks.
-  const close = await certifyAdaptive(bernoulliVotes(0.8, new GaussianRng(3, 2)), {
+  const close = await certifyVotesAdaptive(bernoulliVotes(0.8, new GaussianRng(3, 2)), {
     ...params,
     radius: phiInverse(0.8),
   });

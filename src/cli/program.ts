@@ -12,11 +12,8 @@ import { type RunRequest, runCertification } from '../run/certify-run.js';
 import { parseRedisUrl } from '../queue/connection.js';
 import { runOnQueue } from '../queue/collector.js';
 import { parseShard } from '../run/selection.js';
-import {
-  type SmoothingOptions,
-  defaultSmoothingOptions,
-  validateSmoothingOptions,
-} from '../smoothed-classifier.js';
+import { OptionsError } from '../core/params.js';
+import { type SmoothingOptions, defaultSmoothingOptions, parseSmoothingOptions } from '../options.js';
 import { register as registerAnalyze } from './analyze.js';
 import { register as registerCompare } from './compare.js';
 import { register as registerMerge } from './merge.js';
@@ -154,10 +151,9 @@ function addRunOptions(cmd: Command): Command {
     );
 }
 
-/** The smoothing options a command line asks for (validated later, with the rest). */
+/** The smoothing options a command line asks for, checked (an OptionsError names the options). */
 export function smoothingOptions(flags: RunFlags): SmoothingOptions {
-  return {
-    ...defaultSmoothingOptions,
+  return parseSmoothingOptions({
     method: flags.method,
     sigma: flags.sigma,
     resize: flags.resize,
@@ -174,12 +170,16 @@ export function smoothingOptions(flags: RunFlags): SmoothingOptions {
     seed: flags.seed,
     adaptiveRadius: flags.adaptiveRadius ?? null,
     looks: flags.looks ?? defaultSmoothingOptions.looks,
-  };
+  });
+}
+
+/** The flag of an option: `maxPatches` -> `--max-patches` (`resize.height` -> `--resize`). */
+export function flagName(key: string): string {
+  return `--${key.split('.')[0].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
 async function run(command: 'certify' | 'predict', flags: RunFlags, streams: OutputStreams): Promise<void> {
   const options = smoothingOptions(flags);
-  validateSmoothingOptions(options);
   const selection = { skip: flags.skip, max: flags.max, shard: flags.shard ? parseShard(flags.shard) : null };
   const transform: DataTransform = {
     resize: flags.dataResize,
@@ -316,7 +316,12 @@ export async function main(argv: string[], streams: OutputStreams = defaultStrea
     // commander has printed its message (or the help / version) already
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     const err = e instanceof Error ? e : new Error(String(e));
-    const message = err instanceof UsageError ? err.message : (err.message.split('\n')[0] ?? String(e));
+    const message =
+      err instanceof OptionsError
+        ? err.describe(flagName)
+        : err instanceof UsageError
+          ? err.message
+          : (err.message.split('\n')[0] ?? String(e));
     streams.stderr.write(`smooth-reduce: ${message}\n`);
     if (process.env.SMOOTH_REDUCE_DEBUG) streams.stderr.write(`${err.stack}\n`);
     return err instanceof UsageError ? 2 : 1;

@@ -5,15 +5,17 @@
  * "Smooth-Reduce", arXiv 2205.06154) differ only in where the votes come from.
  *
  * Everything here is in the smoothing space, the space where the Gaussian noise is added; the
- * caller maps the radius back to the input space (see ../api.ts and the spec, section 3).
+ * caller maps the radius back to the input space (see ../smoothed-classifier.ts and the README,
+ * "Radius space (soundness)"). Parameters are checked against the schemas of ./params.ts.
  */
+import type { z } from 'zod';
+import { adaptiveParamsSchema, certifyParamsSchema, parseOptions, predictParamsSchema } from './params.js';
 import {
   binomialTwoSidedPValue,
   certifiedRadius,
   clopperPearsonLower,
   clopperPearsonUpper,
   phi,
-  phiInverse,
 } from './stats.js';
 
 /** Draws `num` fresh noisy samples N(0, sigma^2 I) around the input and returns per-class vote counts. */
@@ -21,22 +23,8 @@ export type VoteSource = (num: number) => Promise<Uint32Array>;
 
 export const ABSTAIN = -1;
 
-export interface CertifyParams {
-  /** noise level sigma of the smoothing distribution (smoothing space) */
-  sigma: number;
-  /** samples used to select the top class */
-  n0: number;
-  /** samples used to estimate its probability */
-  n: number;
-  /** failure probability of the certificate */
-  alpha: number;
-  /**
-   * probability subtracted from pA's lower bound: a bound on the total-variation distance between
-   * one noisy sample as drawn and as exact Gaussian noise would give it (see samplerDeviation in
-   * ./rng.ts); 0 for an ideal vote source
-   */
-  deduction?: number;
-}
+/** CERTIFY's parameters (smoothing space): sigma, n0, n, alpha and the deduction (see certifyParamsSchema). */
+export type CertifyParams = z.input<typeof certifyParamsSchema>;
 
 export interface Certificate {
   /** the smoothed classifier's class, or ABSTAIN (-1) */
@@ -67,30 +55,19 @@ export interface Prediction {
  * select cA on n0 samples, count its votes nA on n fresh samples,
  * pA = LowerConfBound(nA, n, 1 - alpha); pA < 1/2 -> ABSTAIN, else (cA, sigma * PhiInv(pA)).
  */
-export async function certify(votes: VoteSource, p: CertifyParams): Promise<Certificate> {
-  checkParams(p.sigma, p.n, p.alpha);
-  if (!Number.isInteger(p.n0) || p.n0 < 1) throw new RangeError(`n0 must be a positive integer, got ${p.n0}`);
+export async function certifyVotes(votes: VoteSource, params: CertifyParams): Promise<Certificate> {
+  const p = parseOptions(certifyParamsSchema, params);
   const selection = await votes(p.n0);
   const cA = argmax(selection);
   const counts = await votes(p.n);
   const nA = counts[cA];
-  const pALower = Math.max(0, clopperPearsonLower(nA, p.n, p.alpha) - deduction(p));
+  const pALower = Math.max(0, clopperPearsonLower(nA, p.n, p.alpha) - p.deduction);
   if (pALower < 0.5) return { prediction: ABSTAIN, radius: 0, pALower, cA, nA, counts, samples: p.n };
   return { prediction: cA, radius: certifiedRadius(p.sigma, pALower), pALower, cA, nA, counts, samples: p.n };
 }
 
-function deduction(p: CertifyParams): number {
-  const d = p.deduction ?? 0;
-  if (!(d >= 0 && d < 1)) throw new RangeError(`deduction must be in [0, 1), got ${d}`);
-  return d;
-}
-
-export interface AdaptiveParams extends CertifyParams {
-  /** the radius (smoothing space) whose certificate decides when to stop */
-  radius: number;
-  /** number of looks K: sample counts n / 2^(K-1), ..., n / 2, n */
-  looks: number;
-}
+/** Adaptive CERTIFY's parameters: CERTIFY's, the radius (smoothing space) that decides when to stop, the looks K. */
+export type AdaptiveParams = z.input<typeof adaptiveParamsSchema>;
 
 /**
  * Adaptive CERTIFY: the same certificate as CERTIFY, but sampling stops as soon as the question
@@ -106,17 +83,12 @@ export interface AdaptiveParams extends CertifyParams {
  *     if pA_hi <  Phi(radius / sigma) or k = K: stop                                   (decided: no)
  *   return (cA, sigma PhiInv(pA_lo)) if pA_lo >= 1/2, else ABSTAIN
  */
-export async function certifyAdaptive(votes: VoteSource, p: AdaptiveParams): Promise<Certificate> {
-  checkParams(p.sigma, p.n, p.alpha);
-  if (!Number.isInteger(p.n0) || p.n0 < 1) throw new RangeError(`n0 must be a positive integer, got ${p.n0}`);
-  if (!Number.isInteger(p.looks) || p.looks < 1)
-    throw new RangeError(`looks must be a positive integer, got ${p.looks}`);
-  if (!(p.radius >= 0) || !Number.isFinite(p.radius))
-    throw new RangeError(`radius must be >= 0, got ${p.radius}`);
+export async function certifyVotesAdaptive(votes: VoteSource, params: AdaptiveParams): Promise<Certificate> {
+  const p = parseOptions(adaptiveParamsSchema, params);
   const cA = argmax(await votes(p.n0));
   const target = phi(p.radius / p.sigma);
   const alphaLook = p.alpha / p.looks;
-  const charge = deduction(p);
+  const charge = p.deduction;
   let total = new Uint32Array(0);
   let drawn = 0;
   let pALower = 0;
@@ -158,17 +130,15 @@ export function adaptiveSchedule(n: number, looks: number): number[] {
  * PREDICT(f, sigma, x, n, alpha):
  * top two counts nA >= nB on n samples; if BinomPValue(nA, nA + nB, 1/2) > alpha ABSTAIN, else cA.
  */
-export async function predict(votes: VoteSource, p: { n: number; alpha: number }): Promise<Prediction> {
-  checkParams(1, p.n, p.alpha);
+export async function predictVotes(
+  votes: VoteSource,
+  params: z.input<typeof predictParamsSchema>,
+): Promise<Prediction> {
+  const p = parseOptions(predictParamsSchema, params);
   const counts = await votes(p.n);
   const [cA, cB] = topTwo(counts);
   const pValue = binomialTwoSidedPValue(counts[cA], counts[cA] + counts[cB]);
   return { prediction: pValue > p.alpha ? ABSTAIN : cA, pValue, counts };
-}
-
-/** Largest certifiable radius with n samples (all votes for cA), in units of sigma. */
-export function maxRadiusInSigmas(n: number, alpha: number): number {
-  return phiInverse(clopperPearsonLower(n, n, alpha));
 }
 
 /** Index of the largest count; ties go to the lowest index (as numpy's argmax). */
@@ -183,10 +153,4 @@ function topTwo(counts: Uint32Array): [number, number] {
   let b = a === 0 ? 1 : 0;
   for (let i = 0; i < counts.length; i++) if (i !== a && counts[i] > counts[b]) b = i;
   return [a, b];
-}
-
-function checkParams(sigma: number, n: number, alpha: number): void {
-  if (!(sigma > 0) || !Number.isFinite(sigma)) throw new RangeError(`sigma must be > 0, got ${sigma}`);
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`n must be a positive integer, got ${n}`);
-  if (!(alpha > 0 && alpha < 1)) throw new RangeError(`alpha must be in (0, 1), got ${alpha}`);
 }

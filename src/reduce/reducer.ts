@@ -7,7 +7,7 @@
  * The composite h(z') = argmax reduce_i f(G z')_i is just another base classifier, so Cohen et al.'s
  * theorem certifies a radius R_z in the smoothing space, and a perturbation delta of x moves z by
  * M delta with ||M delta|| <= ||M||_2 ||delta||: the input-space radius is R_z / ||M||_2
- * (spec section 3). `noiseScale` is that certified upper bound on ||M||_2.
+ * (README, "Radius space (soundness)"). `noiseScale` is that certified upper bound on ||M||_2.
  *
  * | method / noise       | smoothing space          | M        | G                 |
  * | rs                   | input                    | I        | I                 |
@@ -33,6 +33,7 @@ import type { AggregateOver, Reduction } from './aggregate.js';
 export type Method = 'rs' | Reduction;
 export type NoiseMode = 'correlated' | 'uncorrelated' | 'input';
 
+/** How inputs become model inputs; checked by parseSmoothingOptions (src/options.ts) before use. */
 export interface ReduceOptions {
   method: Method;
   /** size of the resized image (Smooth-Reduce step 1); default: the input size plus 4 on each axis */
@@ -47,15 +48,6 @@ export interface ReduceOptions {
   noise: NoiseMode;
   aggregate: AggregateOver;
 }
-
-export const defaultReduceOptions: ReduceOptions = {
-  method: 'rs',
-  resizeMode: 'bilinear',
-  stride: 2,
-  randomPatches: false,
-  noise: 'correlated',
-  aggregate: 'logits',
-};
 
 /** Everything the sampler needs to draw votes for one input. */
 export interface Plan {
@@ -117,14 +109,6 @@ export class Reducer {
       this.resized = inputShape;
       this.geometry = { smoothingSpace: 'input', smoothingShape: shape3(inputShape), copies: 1 };
       return;
-    }
-    if (!Number.isInteger(o.stride) || o.stride < 1)
-      throw new UsageError(`--stride must be >= 1, got ${o.stride}`);
-    if (o.maxPatches !== undefined && (!Number.isInteger(o.maxPatches) || o.maxPatches < 1)) {
-      throw new UsageError(`--max-patches must be a positive integer, got ${o.maxPatches}`);
-    }
-    if (o.randomPatches && o.maxPatches === undefined) {
-      throw new UsageError('--random-patches needs --max-patches (how many random patches)');
     }
     const size = o.resize ?? { height: inputShape.height + 4, width: inputShape.width + 4 };
     if (size.height < modelShape.height || size.width < modelShape.width) {

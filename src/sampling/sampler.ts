@@ -35,8 +35,6 @@ export class Sampler {
     private readonly classifier: Classifier,
     private readonly options: SamplerOptions,
   ) {
-    if (!Number.isInteger(options.batch) || options.batch < 1)
-      throw new RangeError(`batch must be >= 1, got ${options.batch}`);
     this.aggregator = new Aggregator(classifier.numClasses, options.reduction, options.aggregate);
     this.modelSize = shapeSize(classifier.inputShape);
   }
