@@ -15,11 +15,8 @@ import type { Dataset } from '../data/dataset.js';
 import { openDataset } from '../data/open.js';
 import type { Device } from '../models/onnx-classifier.js';
 import { evaluateInput } from '../run/certify-run.js';
-import {
-  type SmoothingOptions,
-  SmoothedClassifier,
-  validateSmoothingOptions,
-} from '../smoothed-classifier.js';
+import { parseSmoothingOptions } from '../options.js';
+import { SmoothedClassifier } from '../smoothed-classifier.js';
 import { connectRedis, redactRedisUrl } from './connection.js';
 import { ModelCache } from './model-cache.js';
 import {
@@ -111,9 +108,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     let g = smoothers.get(key);
     // a model evicted from the cache and loaded again is a new session
     if (g?.classifier !== classifier) {
-      const o = spec.options as unknown as SmoothingOptions;
-      validateSmoothingOptions(o);
-      g = new SmoothedClassifier(classifier, dataset.shape, o);
+      g = new SmoothedClassifier(classifier, dataset.shape, parseSmoothingOptions(spec.options));
       smoothers.set(key, g);
     }
     return { g, dataset };
