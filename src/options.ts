@@ -28,6 +28,9 @@ export interface SmoothingOptions extends ReduceOptions {
   looks?: number;
 }
 
+/** largest n0 and n: vote counts are 32-bit */
+const MAX_SAMPLES = 2 ** 32 - 1;
+
 const oneOf = <T extends string>(values: readonly [T, ...T[]]) =>
   z.enum(values, rule(`must be one of ${values.join(', ')}`));
 
@@ -55,10 +58,18 @@ export const smoothingOptionsSchema = z
     noise: oneOf(['correlated', 'uncorrelated', 'input']).default('correlated'),
     /** Smooth-Reduce: reduce over logits or softmax probabilities */
     aggregate: oneOf(['logits', 'softmax']).default('logits'),
-    n0: positiveInteger().default(100),
-    n: positiveInteger().default(100_000),
+    // vote counts are 32-bit
+    n0: positiveInteger()
+      .max(MAX_SAMPLES, rule(`must be an integer in [1, ${MAX_SAMPLES}]`))
+      .default(100),
+    n: positiveInteger()
+      .max(MAX_SAMPLES, rule(`must be an integer in [1, ${MAX_SAMPLES}]`))
+      .default(100_000),
     alpha: alphaSchema.default(0.001),
-    batch: positiveInteger().default(400),
+    // one model call's input is at most 2^28 float32 values (1 GiB), whatever the model
+    batch: positiveInteger()
+      .max(2 ** 28, rule(`must be an integer in [1, ${2 ** 28}]`))
+      .default(400),
     seed: z
       .int(rule('must be a non-negative integer'))
       .min(0, rule('must be a non-negative integer'))

@@ -10,7 +10,8 @@
  */
 import { GaussianRng, type NoiseGrid, noiseGrid, samplerDeviation } from './core/rng.js';
 import { FLOAT_MARGIN } from './core/stats.js';
-import type { Shape3 } from './core/shape.js';
+import { OptionsError } from './core/params.js';
+import { type Shape3, shapeSize } from './core/shape.js';
 import { ABSTAIN, certifyVotes, certifyVotesAdaptive, predictVotes } from './core/smooth.js';
 import type { Classifier } from './models/classifier.js';
 import { type SmoothingOptions, defaultSmoothingOptions, parseSmoothingOptions } from './options.js';
@@ -19,6 +20,11 @@ import { Sampler } from './sampling/sampler.js';
 
 // defined in ./options.ts; also here, beside the classifier that takes them
 export { type SmoothingOptions, defaultSmoothingOptions } from './options.js';
+
+/** sigma may be at most this many pixel ranges (noise beyond it leaves nothing of the input) */
+const MAX_SIGMA_PER_RANGE = 4;
+/** float32 values in one model call's input: 1 GiB */
+export const MAX_VALUES_PER_CALL = 2 ** 28;
 
 export interface InputToSmooth {
   pixels: Float32Array;
@@ -82,8 +88,29 @@ export class SmoothedClassifier {
   ) {
     this.options = parseSmoothingOptions(options);
     const o = this.options;
+    const [lo, hi] = classifier.pixelRange ?? [0, 1];
+    if (o.sigma > MAX_SIGMA_PER_RANGE * (hi - lo)) {
+      throw new OptionsError([
+        {
+          key: 'sigma',
+          text: `must be at most ${MAX_SIGMA_PER_RANGE * (hi - lo)}, ${MAX_SIGMA_PER_RANGE} times the model's pixel range [${lo}, ${hi}] (noise that large drowns every input)`,
+          value: o.sigma,
+        },
+      ]);
+    }
     this.reducer = new Reducer(o, inputShape, classifier.inputShape, o.seed);
-    this.grid = noiseGrid(classifier.pixelRange ?? [0, 1], o.sigma);
+    const copies = this.reducer.geometry.copies;
+    const perCall = o.batch * copies * shapeSize(classifier.inputShape);
+    if (perCall > MAX_VALUES_PER_CALL) {
+      throw new OptionsError([
+        {
+          key: 'batch',
+          text: `would need ${((perCall * 4) / 2 ** 30).toFixed(1)} GiB per model call (${copies} model input(s) of ${shapeSize(classifier.inputShape)} values per sample; at most 1 GiB)`,
+          value: o.batch,
+        },
+      ]);
+    }
+    this.grid = noiseGrid([lo, hi], o.sigma);
     this.sampler = new Sampler(classifier, {
       grid: this.grid,
       batch: o.batch,

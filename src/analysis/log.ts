@@ -17,9 +17,20 @@ export interface CertificationLog extends ParsedLog {
   manifest: Partial<RunManifest> | null;
 }
 
-/** Reads a log and the manifest beside it (if any). Missing or unreadable files are UsageErrors. */
+/**
+ * Reads a log and the manifest beside it (if any). Missing or unreadable files are UsageErrors, and
+ * so is an idx on two lines (two writers on one log, or logs concatenated): counting it twice would
+ * weigh that input double.
+ */
 export function readLog(path: string): CertificationLog {
-  return { ...readLogFile(path), manifest: manifestBeside(path) };
+  const log = readLogFile(path, {
+    onDuplicate: (idx, line, first) => {
+      throw new UsageError(
+        `${path}:${line}: idx ${idx} again (first on line ${first}); a log holds each input once (\`merge\` joins shards)`,
+      );
+    },
+  });
+  return { ...log, manifest: manifestBeside(path) };
 }
 
 /**

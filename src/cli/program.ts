@@ -8,7 +8,7 @@ import { openDataset } from '../data/open.js';
 import type { DataTransform } from '../io/manifest.js';
 import { type Device, OnnxClassifier } from '../models/onnx-classifier.js';
 import { packageVersion } from '../package-root.js';
-import { type RunRequest, runCertification } from '../run/certify-run.js';
+import { RunInterrupted, type RunRequest, runCertification } from '../run/certify-run.js';
 import { parseRedisUrl } from '../queue/connection.js';
 import { runOnQueue } from '../queue/collector.js';
 import { parseShard } from '../run/selection.js';
@@ -178,8 +178,23 @@ export function flagName(key: string): string {
   return `--${key.split('.')[0].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
-async function run(command: 'certify' | 'predict', flags: RunFlags, streams: OutputStreams): Promise<void> {
+/** Options that only Smooth-Reduce reads: given with --method rs they would be silently ignored. */
+const REDUCE_ONLY = ['resize', 'resizeMode', 'stride', 'maxPatches', 'randomPatches', 'noise', 'aggregate'];
+
+async function run(
+  command: 'certify' | 'predict',
+  flags: RunFlags,
+  streams: OutputStreams,
+  cmd: Command,
+): Promise<void> {
   const options = smoothingOptions(flags);
+  if (flags.method === 'rs') {
+    const given = REDUCE_ONLY.find((name) => cmd.getOptionValueSource(name) === 'cli');
+    if (given)
+      throw new UsageError(
+        `${flagName(given)} applies to Smooth-Reduce only (--method max|mean), not to --method rs`,
+      );
+  }
   const selection = { skip: flags.skip, max: flags.max, shard: flags.shard ? parseShard(flags.shard) : null };
   const transform: DataTransform = {
     resize: flags.dataResize,
@@ -231,7 +246,7 @@ async function run(command: 'certify' | 'predict', flags: RunFlags, streams: Out
       threads: flags.threads ?? null,
     };
     if (flags.queue === undefined) {
-      await runCertification(request, progress);
+      await interruptible(streams, (signal) => runCertification({ ...request, signal }, progress));
     } else {
       const quiet = flags.quiet;
       await runOnQueue(
@@ -254,6 +269,38 @@ async function run(command: 'certify' | 'predict', flags: RunFlags, streams: Out
     await classifier.dispose();
   }
 }
+
+/**
+ * Runs `body` with SIGINT and SIGTERM turned into a stop after the current input (the log stays
+ * whole and resumes); a second signal stops at once, which loses only the input in progress.
+ */
+async function interruptible<T>(
+  streams: OutputStreams,
+  body: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  const handler = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(EXIT_CODES[signal]);
+    streams.stderr.write(
+      `smooth-reduce: ${signal}: stopping after the current input (again to stop at once); rerun the same command to resume\n`,
+    );
+    controller.abort(signal);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  try {
+    return await body(controller.signal);
+  } finally {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  }
+}
+
+/** Exit codes of a run stopped by a signal: 128 + its number, as a shell reports it. */
+const EXIT_CODES: Partial<Record<NodeJS.Signals, number>> & Record<'SIGINT' | 'SIGTERM', number> = {
+  SIGINT: 130,
+  SIGTERM: 143,
+};
 
 const defaultStreams: OutputStreams = { stdout: process.stdout, stderr: process.stderr };
 
@@ -292,10 +339,10 @@ export function buildProgram(streams: OutputStreams = defaultStreams): Command {
       num,
       5,
     )
-    .action((flags: RunFlags) => run('certify', flags, streams));
+    .action((flags: RunFlags, cmd: Command) => run('certify', flags, streams, cmd));
   addRunOptions(
     program.command('predict').description('PREDICT (binomial test) every selected input'),
-  ).action((flags: RunFlags) => run('predict', flags, streams));
+  ).action((flags: RunFlags, cmd: Command) => run('predict', flags, streams, cmd));
   registerMerge(program, streams);
   registerAnalyze(program, streams);
   registerPlot(program, streams);
@@ -315,6 +362,12 @@ export async function main(argv: string[], streams: OutputStreams = defaultStrea
   } catch (e) {
     // commander has printed its message (or the help / version) already
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof RunInterrupted) {
+      streams.stderr.write(
+        `smooth-reduce: ${e.signal}: stopped after ${e.done} of ${e.total} inputs; the log is complete so far, rerun the same command to resume\n`,
+      );
+      return EXIT_CODES[e.signal];
+    }
     const err = e instanceof Error ? e : new Error(String(e));
     const message =
       err instanceof OptionsError

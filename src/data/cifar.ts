@@ -148,6 +148,10 @@ export class CifarDataset implements Dataset {
     return `${NAME[this.variant]} ${basename(this.path)} (${this.size} x 3x32x32)`;
   }
 
+  labelOf(index: number): number {
+    return this.bytes[index * this.record + this.labelOffset];
+  }
+
   async get(index: number): Promise<Input> {
     if (!Number.isInteger(index) || index < 0 || index >= this.size) {
       throw new UsageError(`${this.path}: no image ${index} (the file holds ${this.size})`);

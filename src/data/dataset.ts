@@ -20,4 +20,11 @@ export interface Dataset {
   readonly classes?: string[];
   /** the input at `index` (0 <= index < size) */
   get(index: number): Promise<Input>;
+  /** the label of the input at `index`, without decoding it (checked against the model's classes) */
+  labelOf?(index: number): number;
+  /**
+   * Checks, without decoding them, that the inputs at `indices` can be read (file headers, sizes,
+   * truncation), so that a bad file stops the run before any sampling; throws a UsageError.
+   */
+  check?(indices: readonly number[]): void;
 }

@@ -13,7 +13,14 @@ export interface IdxArray {
 }
 
 export function parseIdx(bytes: Uint8Array, where: string): IdxArray {
-  const buf = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
+  let buf = bytes;
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      buf = gunzipSync(bytes);
+    } catch (e) {
+      throw new UsageError(`${where}: truncated or corrupt gzip data (${(e as Error).message})`);
+    }
+  }
   if (buf.length < 4 || buf[0] !== 0 || buf[1] !== 0) throw new UsageError(`${where}: not an IDX file`);
   if (buf[2] !== 0x08)
     throw new UsageError(
@@ -57,6 +64,8 @@ export class IdxDataset implements Dataset {
     const labels = parseIdx(readFileSync(labelsPath), labelsPath);
     if (images.dims.length !== 3)
       throw new UsageError(`${imagesPath}: expected N x H x W images, got ${images.dims.join('x')}`);
+    if (images.dims[0] === 0 || images.dims[1] === 0 || images.dims[2] === 0)
+      throw new UsageError(`${imagesPath}: ${images.dims.join(' x ')} images: nothing to certify`);
     if (labels.dims.length !== 1 || labels.dims[0] !== images.dims[0]) {
       throw new UsageError(`${labelsPath}: ${labels.dims[0]} labels for ${images.dims[0]} images`);
     }
@@ -68,6 +77,10 @@ export class IdxDataset implements Dataset {
 
   get description(): string {
     return `IDX ${this.size} x ${this.shape.height}x${this.shape.width}`;
+  }
+
+  labelOf(index: number): number {
+    return this.labels[index];
   }
 
   async get(index: number): Promise<Input> {

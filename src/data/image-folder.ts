@@ -14,7 +14,7 @@
  * sharp's antialiased linear kernel; `centerCrop` cuts C x C at torchvision's offsets. The shape is
  * known up front from the first image's header; an image that ends up another size is an error.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import sharp from 'sharp';
 import { UsageError } from '../core/errors.js';
@@ -64,14 +64,23 @@ export function imageFolderRoot(dir: string): string {
   return dir;
 }
 
-/** The image files of one class folder, in torchvision's order: folders by path, then names. */
+/**
+ * The image files of one class folder, in torchvision's order: folders by path, then names. A
+ * symbolic link back to a folder already being walked (a loop) is refused: following it would read
+ * the same images again under this class's label.
+ */
 function classFiles(dir: string): string[] {
   const folders: string[] = [];
-  const walk = (d: string) => {
+  const walk = (d: string, above: string[]) => {
+    const real = realpathSync(d);
+    const loop = above.find((a) => real === a || a.startsWith(real + '/'));
+    if (loop !== undefined) {
+      throw new UsageError(`${d}: a symbolic link to ${real} loops back into the image folder; remove it`);
+    }
     folders.push(d);
-    for (const name of readdirSync(d)) if (isDirectory(join(d, name))) walk(join(d, name));
+    for (const name of readdirSync(d)) if (isDirectory(join(d, name))) walk(join(d, name), [...above, real]);
   };
-  walk(dir);
+  walk(dir, []);
   const files: string[] = [];
   for (const folder of folders.sort(byCodePoint)) {
     const names = readdirSync(folder)
@@ -124,6 +133,41 @@ export function imageSize(file: string): { width: number; height: number } {
     throw new UsageError(`${file}: corrupt JPEG (no frame header)`);
   }
   throw new UsageError(`${file}: not a JPEG or PNG image`);
+}
+
+/** largest image read, in pixels (sharp's own limit is 268 million) */
+export const MAX_IMAGE_PIXELS = 2 ** 26;
+
+/**
+ * Checks an image file without decoding it: a PNG or JPEG header with a size of at most
+ * MAX_IMAGE_PIXELS, and the format's end marker (PNG's IEND chunk, JPEG's EOI) near the end of the
+ * file, which a truncated download or copy lacks. Returns the size.
+ */
+export function checkImageFile(file: string): { width: number; height: number } {
+  const size = imageSize(file);
+  if (size.width === 0 || size.height === 0 || size.width * size.height > MAX_IMAGE_PIXELS) {
+    throw new UsageError(
+      `${file}: ${size.width}x${size.height} image (between 1 and ${MAX_IMAGE_PIXELS} pixels are read)`,
+    );
+  }
+  const tail = Buffer.alloc(1024);
+  let length: number;
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const bytes = statSync(file).size;
+      length = readSync(fd, tail, 0, Math.min(tail.length, bytes), Math.max(0, bytes - tail.length));
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    throw new UsageError(`${file}: cannot read (${firstLine(e)})`);
+  }
+  const end = tail.subarray(0, length);
+  const png = end.lastIndexOf('IEND', undefined, 'latin1') >= 0;
+  const jpeg = end.lastIndexOf(Buffer.from([0xff, 0xd9])) >= 0;
+  if (!png && !jpeg) throw new UsageError(`${file}: truncated image (no end marker)`);
+  return size;
 }
 
 /** torchvision's Resize(S): the shorter side becomes S, the longer int(S * long / short). */
@@ -214,6 +258,30 @@ export class ImageFolderDataset implements Dataset {
     );
     const how = steps.length ? `, ${steps.join(', ')}` : '';
     return `image folder ${this.root} (${this.size} images, ${this.classes.length} classes, ${formatShape(this.shape)}${how})`;
+  }
+
+  labelOf(index: number): number {
+    return this.labels[index];
+  }
+
+  /** Header checks of the selected files (checkImageFile), and their sizes when no crop makes them equal. */
+  check(indices: readonly number[]): void {
+    for (const index of indices) {
+      const file = this.files[index];
+      const size = checkImageFile(file);
+      const { width, height } = this.resize ? resizedSize(size.width, size.height, this.resize) : size;
+      if (
+        this.crop
+          ? width < this.crop || height < this.crop
+          : width !== this.shape.width || height !== this.shape.height
+      ) {
+        throw new UsageError(
+          this.crop
+            ? `${file}: ${width}x${height} image${this.resize ? ' after resize' : ''} is smaller than the ${this.crop}x${this.crop} center crop`
+            : `${file}: ${width}x${height} image${this.resize ? ' after resize' : ''}, but the first (${this.files[0]}) is ${this.shape.width}x${this.shape.height}: give a center crop (and resize) to read images of several sizes`,
+        );
+      }
+    }
   }
 
   /** The image file at `index`. */

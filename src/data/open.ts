@@ -75,6 +75,8 @@ function withChannels(data: Dataset, channels: 1 | 3): Dataset {
     shape,
     size: data.size,
     classes: data.classes,
+    labelOf: data.labelOf?.bind(data),
+    check: data.check?.bind(data),
     async get(index: number): Promise<Input> {
       const input = await data.get(index);
       const src = input.pixels;

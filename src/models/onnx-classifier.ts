@@ -19,6 +19,11 @@ import {
 
 export type Device = 'cpu' | 'cuda';
 
+/** ONNX Runtime intra-op threads accepted (beyond this, ORT's thread pool fails to allocate) */
+const MAX_THREADS = 1024;
+/** inputs in the forward pass that checks a model at load */
+const PROBE_BATCH = 3;
+
 export interface LoadOptions {
   /** explicit model card path; default: model.json beside the .onnx file */
   card?: string;
@@ -66,11 +71,16 @@ export class OnnxClassifier implements Classifier {
     const path =
       existsSync(modelPath) && statSync(modelPath).isDirectory() ? join(modelPath, 'model.onnx') : modelPath;
     if (!existsSync(path)) throw new UsageError(`no such model: ${path}`);
+    const threads = options.threads ?? availableParallelism();
+    if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)
+      throw new UsageError(`--threads must be an integer in [1, ${MAX_THREADS}], got ${threads}`);
     const bytes = readFileSync(path);
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: [options.device ?? 'cpu'],
       graphOptimizationLevel: 'all',
-      intraOpNumThreads: options.threads ?? availableParallelism(),
+      intraOpNumThreads: threads,
+      // ONNX Runtime's own log lines (multi-line, coloured) would precede our one-line message
+      logSeverityLevel: 4,
     };
     let session: ort.InferenceSession;
     try {
@@ -83,6 +93,17 @@ export class OnnxClassifier implements Classifier {
         );
       }
       throw new UsageError(`cannot load ONNX model ${path}: ${why}`);
+    }
+    for (const [what, names] of [
+      ['inputs', session.inputNames],
+      ['outputs', session.outputNames],
+    ] as const) {
+      if (names.length !== 1) {
+        await session.release();
+        throw new UsageError(
+          `${path}: the graph has ${names.length} ${what} (${names.join(', ')}); smooth-reduce needs one image input [N, C, H, W] and one logits output [N, classes]`,
+        );
+      }
     }
     const cardPath = options.card ?? join(dirname(path), 'model.json');
     const card = existsSync(cardPath) ? readModelCard(cardPath) : await inferCard(session, path);
@@ -113,9 +134,13 @@ export class OnnxClassifier implements Classifier {
     const input = new ort.Tensor('float32', data, [count, channels, height, width]);
     const out = await this.session.run({ [this.inputName]: input }, [this.outputName]);
     const logits = out[this.outputName];
-    if (logits.type !== 'float32' || logits.data.length !== count * this.numClasses) {
+    if (
+      logits.type !== 'float32' ||
+      logits.dims.length !== 2 ||
+      logits.data.length !== count * this.numClasses
+    ) {
       throw new UsageError(
-        `${this.path}: output "${this.outputName}" has ${logits.data.length} ${logits.type} values for ${count} inputs, ` +
+        `${this.path}: output "${this.outputName}" is ${logits.type} [${logits.dims.join(', ')}] for ${count} inputs, ` +
           `expected ${count} x ${this.numClasses} float32 (classes in the model card)`,
       );
     }
@@ -147,7 +172,12 @@ export class OnnxClassifier implements Classifier {
     }
     const size = this.inputShape.channels * this.inputShape.height * this.inputShape.width;
     try {
-      await this.run(new Float32Array(2 * size), 2);
+      // three inputs: a graph that hard-codes a batch of 1 or 2 somewhere inside fails here
+      const out = await this.run(new Float32Array(PROBE_BATCH * size).fill(0.5), PROBE_BATCH);
+      if (!out.every(Number.isFinite))
+        throw new UsageError(
+          `${this.path}: the model returns non-finite scores (NaN or infinite) on a plain grey input`,
+        );
     } catch (e) {
       if (e instanceof UsageError) throw e;
       throw new UsageError(`${this.path}: a test forward pass failed: ${firstLine((e as Error).message)}`);
@@ -164,10 +194,28 @@ async function inferCard(session: ort.InferenceSession, path: string): Promise<M
     );
   }
   const [c, h, w] = dims.slice(1) as number[];
-  const probe = await session.run({
-    [session.inputNames[0]]: new ort.Tensor('float32', new Float32Array(c * h * w), [1, c, h, w]),
-  });
-  const classes = probe[session.outputNames[0]].data.length;
+  if (typeof dims[0] === 'number' && dims[0] > 0) {
+    throw new UsageError(
+      `${path}: the graph has a fixed batch size ${dims[0]}; export it with a dynamic batch axis`,
+    );
+  }
+  let out: ort.Tensor;
+  try {
+    const probe = await session.run({
+      [session.inputNames[0]]: new ort.Tensor('float32', new Float32Array(2 * c * h * w), [2, c, h, w]),
+    });
+    out = probe[session.outputNames[0]];
+  } catch (e) {
+    throw new UsageError(
+      `${path}: a test forward pass of 2 inputs failed: ${firstLine((e as Error).message)}`,
+    );
+  }
+  if (out.dims.length !== 2 || out.dims[0] !== 2 || out.dims[1] < 2) {
+    throw new UsageError(
+      `${path}: the output is [${out.dims.join(', ')}] for 2 inputs; smooth-reduce needs logits [N, classes] with at least two classes (write a model card if the graph says otherwise)`,
+    );
+  }
+  const classes = out.dims[1];
   return {
     format: MODEL_CARD_FORMAT,
     version: MODEL_CARD_VERSION,

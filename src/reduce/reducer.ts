@@ -31,6 +31,9 @@ import { type ResizeMode, resizeAxisMap, resizeMap } from './resize.js';
 import type { AggregateOver, Reduction } from './aggregate.js';
 
 export type Method = 'rs' | Reduction;
+
+/** largest resized image (per channel): 2048 x 2048 */
+const MAX_RESIZED_PIXELS = 2 ** 22;
 export type NoiseMode = 'correlated' | 'uncorrelated' | 'input';
 
 /** How inputs become model inputs; checked by parseSmoothingOptions (src/options.ts) before use. */
@@ -94,6 +97,13 @@ export class Reducer {
     private readonly seed = 0,
   ) {
     const o = options;
+    for (const [what, s] of [
+      ['the data', inputShape],
+      ['the model input', modelShape],
+    ] as const) {
+      if (![s.channels, s.height, s.width].every((d) => Number.isInteger(d) && d > 0))
+        throw new UsageError(`${what} is ${formatShape(s)}: every dimension must be at least 1`);
+    }
     if (inputShape.channels !== modelShape.channels) {
       throw new UsageError(
         `the data has ${inputShape.channels} channel(s) but the model takes ${modelShape.channels}`,
@@ -111,6 +121,11 @@ export class Reducer {
       return;
     }
     const size = o.resize ?? { height: inputShape.height + 4, width: inputShape.width + 4 };
+    if (size.height * size.width > MAX_RESIZED_PIXELS) {
+      throw new UsageError(
+        `--resize ${size.height}x${size.width} is too large (at most ${MAX_RESIZED_PIXELS} pixels per channel)`,
+      );
+    }
     if (size.height < modelShape.height || size.width < modelShape.width) {
       throw new UsageError(
         `the patch (model input ${modelShape.height}x${modelShape.width}) is larger than the resized image ` +

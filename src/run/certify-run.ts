@@ -30,6 +30,7 @@ import type { Input } from '../data/dataset.js';
 import type { Classifier } from '../models/classifier.js';
 import type { ModelCard } from '../models/model-card.js';
 import { type SmoothingOptions, SmoothedClassifier } from '../smoothed-classifier.js';
+import { preflight } from './preflight.js';
 import { type Selection, selectIndices } from './selection.js';
 
 /** What identifies the model in the manifest (an OnnxClassifier is one). */
@@ -58,6 +59,21 @@ export interface RunRequest {
   out: string;
   device: string;
   threads: number | null;
+  /** aborted with 'SIGINT' or 'SIGTERM': stop after the current input (RunInterrupted) */
+  signal?: AbortSignal;
+}
+
+/** A run stopped by a signal between two inputs: its log holds every input finished so far. */
+export class RunInterrupted extends Error {
+  override name = 'RunInterrupted';
+  constructor(
+    readonly signal: 'SIGINT' | 'SIGTERM',
+    /** inputs of the selection in the log */
+    readonly done: number,
+    readonly total: number,
+  ) {
+    super(`${signal}: stopped after ${done} of ${total} inputs`);
+  }
 }
 
 /** One finished input, as shown by progress displays. */
@@ -168,6 +184,7 @@ export function openRun(req: RunRequest): OpenRun {
   const smoothed = new SmoothedClassifier(req.classifier, req.dataset.shape, req.options);
   const indices = selectIndices(req.dataset.size, req.selection);
   if (indices.length === 0) throw new UsageError('the selection (--skip, --max, --shard) contains no input');
+  preflight(req.out, req.dataset, indices, req.classifier.numClasses);
   const identity = runIdentity(req);
   const previous = manifestBeside(req.out);
   if (previous) {
@@ -176,10 +193,24 @@ export function openRun(req: RunRequest): OpenRun {
       throw new UsageError(`${req.out} belongs to another run (${diff}); choose another --out or delete it`);
   }
   const log = new TsvLog(req.out, logColumns(req.command));
-  if (log.done.size > 0 && !previous) {
+  try {
+    return openLog(req, smoothed, log, identity, previous, indices);
+  } catch (e) {
     log.close();
-    throw new UsageError(`${req.out} has results but no manifest beside it; choose another --out`);
+    throw e;
   }
+}
+
+function openLog(
+  req: RunRequest,
+  smoothed: SmoothedClassifier,
+  log: TsvLog,
+  identity: RunIdentity,
+  previous: RunManifest | null,
+  indices: number[],
+): OpenRun {
+  if (log.done.size > 0 && !previous)
+    throw new UsageError(`${req.out} has results but no manifest beside it; choose another --out`);
   const geometry = smoothed.reducer.geometry;
   const manifest: RunManifest = {
     format: MANIFEST_FORMAT,
@@ -216,6 +247,7 @@ export async function evaluateInput(
 ): Promise<{ fields: string[]; event: InputEvent }> {
   const t = performance.now();
   const { index: idx, label } = input;
+  toPixelRange(input.pixels, smoothed.classifier.pixelRange);
   if (command === 'certify') {
     const c = await smoothed.certify(input);
     const seconds = (performance.now() - t) / 1000;
@@ -239,6 +271,16 @@ export async function evaluateInput(
 }
 
 /**
+ * Data readers give pixels in [0, 1]; a model whose card names another range (e.g. [0, 255]) gets
+ * them in its range, where the noise is added and sigma is measured.
+ */
+export function toPixelRange(pixels: Float32Array, range: readonly [number, number] | undefined): void {
+  if (!range || (range[0] === 0 && range[1] === 1)) return;
+  const [lo, hi] = range;
+  for (let i = 0; i < pixels.length; i++) pixels[i] = lo + (hi - lo) * pixels[i];
+}
+
+/**
  * Runs `req` to the end: opens (or resumes) the run, evaluates every input not yet in the log,
  * appending its line as soon as it is done, and marks the manifest finished.
  */
@@ -250,6 +292,10 @@ export async function runCertification(req: RunRequest, observer: RunObserver): 
   const t0 = performance.now();
   try {
     for (const [k, idx] of run.todo.entries()) {
+      if (req.signal?.aborted) {
+        const signal = req.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
+        throw new RunInterrupted(signal, resumed + k, run.indices.length);
+      }
       const input = await req.dataset.get(idx);
       const { fields, event } = await evaluateInput(req.command, run.smoothed, input);
       run.log.append(fields);

@@ -10,6 +10,7 @@
  * are allocated once and reused across inputs: nothing is allocated per sample.
  */
 import type { VoteSource } from '../core/smooth.js';
+import { UsageError } from '../core/errors.js';
 import type { GaussianRng, NoiseGrid } from '../core/rng.js';
 import { shapeSize } from '../core/shape.js';
 import type { Classifier } from '../models/classifier.js';
@@ -92,6 +93,16 @@ export class Sampler {
   }
 
   private tally(outputs: Float32Array, size: number, copies: number, counts: Uint32Array): void {
+    // A NaN or infinite score would vote for class 0 (or at random): refuse the model instead.
+    const values = size * copies * this.classifier.numClasses;
+    for (let i = 0; i < values; i++) {
+      const v = outputs[i];
+      if (v - v !== 0) {
+        throw new UsageError(
+          `the model returned a non-finite score (${v}) on a noisy sample; votes from it would be meaningless (check the model, e.g. a sqrt or log of a possibly negative value)`,
+        );
+      }
+    }
     for (let s = 0; s < size; s++) counts[this.aggregator.vote(outputs, s * copies, copies)]++;
   }
 }
