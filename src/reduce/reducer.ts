@@ -121,6 +121,8 @@ export class Reducer {
       return;
     }
     const size = o.resize ?? { height: inputShape.height + 4, width: inputShape.width + 4 };
+    if (![size.height, size.width].every((d) => Number.isInteger(d) && d >= 1))
+      throw new UsageError(`--resize must be whole numbers of pixels >= 1, got ${size.height}x${size.width}`);
     if (size.height * size.width > MAX_RESIZED_PIXELS) {
       throw new UsageError(
         `--resize ${size.height}x${size.width} is too large (at most ${MAX_RESIZED_PIXELS} pixels per channel)`,

@@ -70,3 +70,93 @@ export function linearModel(
   });
   return onnx.ModelProto.encode(model).finish();
 }
+
+/** Misbehaving models for the refusal tests, each a linear layer plus one defect. */
+export type ProbeModelKind =
+  'sqrt' | 'nan' | 'one-class' | 'rank-1' | 'two-outputs' | 'two-inputs' | 'fixed-batch-reshape';
+
+/**
+ * A [N, 1, side, side] -> [N, 2] linear model with a defect: `sqrt` takes the square root of its
+ * logits (NaN once a noisy input drives one negative), `nan` has NaN weights, `one-class` returns
+ * [N, 1], `rank-1` returns [N], `two-outputs` returns its logits twice, `two-inputs` adds a second
+ * image input, `fixed-batch-reshape` reshapes to a hard-coded batch of 2 inside.
+ */
+export function probeModel(kind: ProbeModelKind, side = 4): Uint8Array {
+  const d = side * side;
+  const classes = kind === 'one-class' || kind === 'rank-1' ? 1 : 2;
+  // class 1 scores the mean pixel minus 0.45: positive on a grey 0.5 input, negative under noise
+  const W = new Array<number>(classes * d).fill(0);
+  const b = new Array<number>(classes).fill(0.05);
+  if (classes === 2) {
+    for (let j = 0; j < d; j++) W[d + j] = 1 / d;
+    b[1] = -0.45;
+  }
+  if (kind === 'nan') W[0] = NaN;
+  const nodes = [
+    kind === 'fixed-batch-reshape'
+      ? onnx.NodeProto.create({ opType: 'Reshape', input: ['input', 'shape'], output: ['flat'] })
+      : onnx.NodeProto.create({ opType: 'Flatten', input: ['input'], output: ['flat'] }),
+    onnx.NodeProto.create({
+      opType: 'Gemm',
+      input: [kind === 'two-inputs' ? 'sum' : 'flat', 'W', 'b'],
+      output: ['gemm'],
+      attribute: [
+        onnx.AttributeProto.create({ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 1 }),
+      ],
+    }),
+  ];
+  if (kind === 'two-inputs') {
+    nodes.splice(1, 0, onnx.NodeProto.create({ opType: 'Flatten', input: ['second'], output: ['flat2'] }));
+    nodes.splice(2, 0, onnx.NodeProto.create({ opType: 'Add', input: ['flat', 'flat2'], output: ['sum'] }));
+  }
+  const tail: Record<ProbeModelKind, { op: string; extra?: string[] }> = {
+    sqrt: { op: 'Sqrt' },
+    nan: { op: 'Identity' },
+    'one-class': { op: 'Identity' },
+    'rank-1': { op: 'Reshape', extra: ['rank1'] },
+    'two-outputs': { op: 'Identity' },
+    'two-inputs': { op: 'Identity' },
+    'fixed-batch-reshape': { op: 'Identity' },
+  };
+  nodes.push(
+    onnx.NodeProto.create({
+      opType: tail[kind].op,
+      input: ['gemm', ...(tail[kind].extra ?? [])],
+      output: ['logits'],
+    }),
+  );
+  if (kind === 'two-outputs')
+    nodes.push(onnx.NodeProto.create({ opType: 'Identity', input: ['gemm'], output: ['copy'] }));
+  const int64 = (name: string, values: number[]) =>
+    onnx.TensorProto.create({
+      name,
+      dims: [values.length],
+      dataType: onnx.TensorProto.DataType.INT64,
+      int64Data: values,
+    });
+  const graph = onnx.GraphProto.create({
+    name: kind,
+    node: nodes,
+    initializer: [
+      tensor('W', [classes, d], W),
+      tensor('b', [classes], b),
+      int64('shape', [2, d]),
+      int64('rank1', [-1]),
+    ],
+    input: [
+      valueInfo('input', ['N', 1, side, side]),
+      ...(kind === 'two-inputs' ? [valueInfo('second', ['N', 1, side, side])] : []),
+    ],
+    output: [
+      valueInfo('logits', kind === 'rank-1' ? ['N'] : ['N', classes]),
+      ...(kind === 'two-outputs' ? [valueInfo('copy', ['N', classes])] : []),
+    ],
+  });
+  const model = onnx.ModelProto.create({
+    irVersion: 7,
+    producerName: 'smooth-reduce-tests',
+    opsetImport: [onnx.OperatorSetIdProto.create({ domain: '', version: 13 })],
+    graph,
+  });
+  return onnx.ModelProto.encode(model).finish();
+}
