@@ -22,7 +22,7 @@ import fc from 'fast-check';
 import { UsageError } from '../src/core/errors.js';
 import { parseIdx } from '../src/data/idx.js';
 import { parseLog } from '../src/io/log-format.js';
-import { Reducer, defaultReduceOptions } from '../src/reduce/reducer.js';
+import { Reducer } from '../src/reduce/reducer.js';
 import { defaultSmoothingOptions, validateSmoothingOptions } from '../src/options.js';
 import { type CliResult, cliInProcess, finished, spawnCli } from './helpers/cli.js';
 import { type ProbeModelKind, linearModel, probeModel } from './helpers/onnx-models.js';
@@ -250,13 +250,16 @@ describe('refused: data', () => {
 describe('refused: options', () => {
   const cases: [string[], RegExp][] = [
     [['--n', String(2 ** 32)], /--n must be an integer in \[1, 4294967295\]/],
-    [['--batch', '100000000'], /--batch 100000000 .* GiB per model call/],
+    [['--batch', '100000000'], /--batch would need 6\.0 GiB per model call .*, got 100000000/],
     [['--batch', '1e12'], /--batch must be an integer/],
     [['--method', 'mean', '--resize', '5000'], /--resize 5000x5000 is too large/],
     [['--threads', '1000000000'], /--threads must be an integer in \[1, 1024\]/],
     [['--stride', '1'], /--stride applies to Smooth-Reduce only/],
     [['--max-patches', '3'], /--max-patches applies to Smooth-Reduce only/],
-    [['--sigma', '1e9'], /--sigma 1000000000 is far outside the model's pixel range \[0, 1\]/],
+    [
+      ['--sigma', '1e9'],
+      /--sigma must be at most 4, 4 times the model's pixel range \[0, 1\] .*, got 1000000000/,
+    ],
   ];
   for (const [extra, pattern] of cases) {
     it(extra.join(' '), async () => {
@@ -295,7 +298,7 @@ describe('refused: options', () => {
         try {
           validateSmoothingOptions({ ...defaultSmoothingOptions, sigma, n, n0, batch });
           new Reducer(
-            { ...defaultReduceOptions, method: 'mean', stride, resize: { height: resize, width: resize } },
+            { ...defaultSmoothingOptions, method: 'mean', stride, resize: { height: resize, width: resize } },
             { channels: 1, height: 6, width: 6 },
             { channels: 1, height: 4, width: 4 },
           );
