@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { register as registerAnalyze } from '../src/cli/analyze.js';
 import { register as registerCompare } from '../src/cli/compare.js';
 import { register as registerPlot } from '../src/cli/plot.js';
-import { findPlotFont } from '../src/analysis/font.js';
+import { findPlotFont } from '../src/analysis/plot/font.js';
 import { UsageError } from '../src/core/errors.js';
 import { COHEN_SKIP, cohenLog, fixture } from './fixtures/analysis/paths.js';
 

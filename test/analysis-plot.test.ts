@@ -4,19 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { FONT_ENV, HELVETICA_METRICS, findPlotFont, readFontMetrics } from '../src/analysis/font.js';
+import { FONT_ENV, HELVETICA_METRICS, findPlotFont, readFontMetrics } from '../src/analysis/plot/font.js';
 import { outcomes, readLog } from '../src/analysis/log.js';
 import {
   certifiedAccuracySpec,
   wrapTitle,
   niceCeiling,
-  parseLegendPosition,
   plotFormat,
   renderPng,
   renderSvg,
   writePlot,
   type PlotRun,
-} from '../src/analysis/plot.js';
+} from '../src/analysis/plot/figure.js';
+import { parseLegendPosition } from '../src/analysis/plot/legend.js';
 import { UsageError } from '../src/core/errors.js';
 import { COHEN_SKIP, cohenLog, fixture } from './fixtures/analysis/paths.js';
 
@@ -24,7 +24,9 @@ const tmp = mkdtempSync(join(tmpdir(), 'sr-plot-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const font = findPlotFont();
-const NO_FONT = font ? false : 'no TrueType font on this machine (see NO_FONT_HINT in src/analysis/font.ts)';
+const NO_FONT = font
+  ? false
+  : 'no TrueType font on this machine (see NO_FONT_HINT in src/analysis/plot/font.ts)';
 const runs: PlotRun[] = [
   { label: 'Smooth-Mean (9 patches, correlated)', outcomes: outcomes(readLog(fixture('run-a.tsv'))) },
   { label: 'Randomized smoothing', outcomes: outcomes(readLog(fixture('run-b.tsv'))) },

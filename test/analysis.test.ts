@@ -15,7 +15,8 @@ import {
   summarize,
   type Outcome,
 } from '../src/analysis/metrics.js';
-import { loadRuns, parseRadii, parseSpace } from '../src/analysis/runs.js';
+import { loadRuns } from '../src/analysis/runs.js';
+import { parseRadii, parseSpace } from '../src/cli/log-options.js';
 import { latexEscape, parseTableFormat, summaryTable, type SummaryRow } from '../src/analysis/table.js';
 import { UsageError } from '../src/core/errors.js';
 import { parseDuration, parseLog } from '../src/io/tsv-log.js';

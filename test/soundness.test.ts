@@ -1,6 +1,6 @@
 /**
  * Soundness of the certificates against classifiers whose exact robust radius is known
- * (spec, section 3, "Analytic check"). A sound certifier exceeds the exact radius with probability
+ * (README, "Radius space (soundness)"). A sound certifier exceeds the exact radius with probability
  * at most alpha per certificate; each test also checks that the radii are tight, and that a
  * certifier which reported the smoothing-space radius as input-space would fail.
  */

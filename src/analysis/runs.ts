@@ -1,5 +1,5 @@
 /**
- * Loading the runs named on a command line, and the option values the analysis commands share.
+ * Loading the runs named on a command line.
  */
 import { UsageError } from '../core/errors.js';
 import {
@@ -48,31 +48,6 @@ export function loadRuns(
     spaceDescription: spaceDescription(logs, space),
     warnings: logs.flatMap((l) => l.warnings),
   };
-}
-
-export function parseSpace(text: string): RadiusSpace {
-  if (text === 'input' || text === 'smoothing') return text;
-  throw new UsageError(`unknown radius space '${text}' (expected input or smoothing)`);
-}
-
-/** "0,0.25,0.5" -> [0, 0.25, 0.5]: numbers >= 0, in the order given. */
-export function parseRadii(text: string): number[] {
-  const parts = text.split(',').map((s) => s.trim());
-  const radii = parts.map((s) => (s === '' ? NaN : Number(s)));
-  const bad = parts.filter((_, i) => !(radii[i] >= 0) || !Number.isFinite(radii[i]));
-  if (parts.length === 0 || bad.length > 0) {
-    throw new UsageError(`bad --radii '${text}': expected numbers >= 0 separated by commas, e.g. 0,0.25,0.5`);
-  }
-  return radii;
-}
-
-/** A positive number option, e.g. --max-radius. */
-export function parsePositive(name: string, text: string): number {
-  const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v) || v <= 0) {
-    throw new UsageError(`bad ${name} '${text}': expected a number > 0`);
-  }
-  return v;
 }
 
 /** The axis title / caption words for radii, e.g. "L2 radius (input space)". */

@@ -1,11 +1,10 @@
 /** `smooth-reduce analyze <log...>`: the table of certified accuracy, ACR, abstention and time. */
 import type { Command } from 'commander';
 import { summarize } from '../analysis/metrics.js';
-import { parseRadii } from '../analysis/runs.js';
 import { parseTableFormat, summaryTable } from '../analysis/table.js';
 import { UsageError } from '../core/errors.js';
-import { type LogOptions, loadLogs, withLogOptions } from './log-options.js';
-import type { OutputStreams } from './progress.js';
+import { type LogOptions, loadLogs, withLogOptions, parseRadii } from './log-options.js';
+import type { OutputStreams } from './streams.js';
 
 export const DEFAULT_RADII = '0,0.25,0.5,0.75,1';
 

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { comparePaired, comparisonTable } from '../analysis/compare.js';
 import { parseTableFormat } from '../analysis/table.js';
 import { type LogOptions, loadLogs, withLogOptions } from './log-options.js';
-import type { OutputStreams } from './progress.js';
+import type { OutputStreams } from './streams.js';
 
 export function register(program: Command, streams: OutputStreams): void {
   withLogOptions(

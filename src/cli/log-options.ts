@@ -1,7 +1,12 @@
-/** The options and loading shared by the commands that read certification logs (analyze, plot, compare). */
+/**
+ * The options, option parsers and loading shared by the commands that read certification logs
+ * (analyze, plot, compare).
+ */
 import type { Command } from 'commander';
-import { type LoadedRuns, loadRuns, parseSpace } from '../analysis/runs.js';
-import type { OutputStreams } from './progress.js';
+import type { RadiusSpace } from '../analysis/log.js';
+import { type LoadedRuns, loadRuns } from '../analysis/runs.js';
+import { UsageError } from '../core/errors.js';
+import type { OutputStreams } from './streams.js';
 
 export interface LogOptions {
   space: string;
@@ -25,4 +30,29 @@ export function loadLogs(logs: string[], opts: LogOptions, streams: OutputStream
   const loaded = loadRuns(logs, parseSpace(opts.space), opts.label);
   for (const w of loaded.warnings) streams.stderr.write(`warning: ${w}\n`);
   return loaded;
+}
+
+export function parseSpace(text: string): RadiusSpace {
+  if (text === 'input' || text === 'smoothing') return text;
+  throw new UsageError(`unknown radius space '${text}' (expected input or smoothing)`);
+}
+
+/** "0,0.25,0.5" -> [0, 0.25, 0.5]: numbers >= 0, in the order given. */
+export function parseRadii(text: string): number[] {
+  const parts = text.split(',').map((s) => s.trim());
+  const radii = parts.map((s) => (s === '' ? NaN : Number(s)));
+  const bad = parts.filter((_, i) => !(radii[i] >= 0) || !Number.isFinite(radii[i]));
+  if (parts.length === 0 || bad.length > 0) {
+    throw new UsageError(`bad --radii '${text}': expected numbers >= 0 separated by commas, e.g. 0,0.25,0.5`);
+  }
+  return radii;
+}
+
+/** A positive number option, e.g. --max-radius. */
+export function parsePositive(name: string, text: string): number {
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v) || v <= 0) {
+    throw new UsageError(`bad ${name} '${text}': expected a number > 0`);
+  }
+  return v;
 }

@@ -1,7 +1,7 @@
 /** `smooth-reduce merge <shard.tsv...> --out merged.tsv`: one log from the shards of a `--shard i/n` run. */
 import type { Command } from 'commander';
 import { mergeShards } from '../run/merge.js';
-import type { OutputStreams } from './progress.js';
+import type { OutputStreams } from './streams.js';
 
 export function register(program: Command, streams: OutputStreams): void {
   program

@@ -1,15 +1,12 @@
 /** `smooth-reduce plot <log...> --out fig.svg|fig.png`: certified accuracy vs. radius curves. */
 import type { Command } from 'commander';
-import { parsePositive, radiusTitle } from '../analysis/runs.js';
-import { type LogOptions, loadLogs, withLogOptions } from './log-options.js';
-import type { OutputStreams } from './progress.js';
+import { LEGEND_POSITIONS, parseLegendPosition } from '../analysis/plot/legend.js';
+import { radiusTitle } from '../analysis/runs.js';
+import { type LogOptions, loadLogs, parsePositive, withLogOptions } from './log-options.js';
+import type { OutputStreams } from './streams.js';
 
-/**
- * analysis/plot.js (vega, vega-lite, resvg) is imported when a plot is drawn, not when the command
- * line starts: it would add most of a second to every other command. Its LEGEND_POSITIONS, for the
- * help (test/cli.test.ts checks the two lists agree):
- */
-export const LEGEND_HELP = 'top-right | bottom-left | bottom-right | top-left | right | bottom | none';
+/** The legend positions, for the help. */
+export const LEGEND_HELP = LEGEND_POSITIONS.join(' | ');
 
 interface PlotCliOptions extends LogOptions {
   out: string;
@@ -38,7 +35,8 @@ export function register(program: Command, streams: OutputStreams): void {
     .option('--scale <k>', 'PNG pixels per CSS pixel', '2')
     .option('--legend <position>', LEGEND_HELP, 'top-right')
     .action(async (logs: string[], opts: PlotCliOptions) => {
-      const { parseLegendPosition, writePlot } = await import('../analysis/plot.js');
+      // vega, vega-lite and resvg load when a plot is drawn, not when the command line starts
+      const { writePlot } = await import('../analysis/plot/figure.js');
       const legend = parseLegendPosition(opts.legend);
       const loaded = loadLogs(logs, opts, streams);
       const written = await writePlot(

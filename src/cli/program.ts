@@ -19,7 +19,8 @@ import { register as registerCompare } from './compare.js';
 import { register as registerMerge } from './merge.js';
 import { register as registerPlot } from './plot.js';
 import { register as registerQueue } from './queue.js';
-import { type OutputStreams, createProgress, progressMode } from './progress.js';
+import { createProgress, progressMode } from './progress.js';
+import { type OutputStreams, defaultStreams } from './streams.js';
 
 const num = (v: string) => {
   const x = Number(v);
@@ -301,8 +302,6 @@ const EXIT_CODES: Partial<Record<NodeJS.Signals, number>> & Record<'SIGINT' | 'S
   SIGINT: 130,
   SIGTERM: 143,
 };
-
-const defaultStreams: OutputStreams = { stdout: process.stdout, stderr: process.stderr };
 
 /**
  * The whole command line. `streams` receive every command's output and commander's help and errors.

@@ -9,15 +9,10 @@
  */
 import cliProgress from 'cli-progress';
 import type { RunManifest } from '../io/manifest.js';
+import type { OutputStreams } from './streams.js';
 import type { InputEvent, ResumedCounts, RunObserver, RunTotals } from '../run/certify-run.js';
 
 export type ProgressMode = 'tty' | 'lines' | 'quiet' | 'json';
-
-/** Where the displays write: process.stdout / process.stderr, or collectors in tests. */
-export interface OutputStreams {
-  stdout: { write(chunk: string): unknown };
-  stderr: { write(chunk: string): unknown; isTTY?: boolean };
-}
 
 export interface ProgressOptions {
   mode: ProgressMode;

@@ -7,7 +7,7 @@ import type { Device } from '../models/onnx-classifier.js';
 import { cancelRun, cleanRuns, formatStatus, queueStatus } from '../queue/admin.js';
 import { parseRedisUrl } from '../queue/connection.js';
 import { startWorker } from '../queue/worker.js';
-import type { OutputStreams } from './progress.js';
+import type { OutputStreams } from './streams.js';
 
 const positive = (v: string) => {
   const x = Number(v);

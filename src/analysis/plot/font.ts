@@ -15,7 +15,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../../core/errors.js';
 
 export const FONT_ENV = 'SMOOTH_REDUCE_FONT';
 

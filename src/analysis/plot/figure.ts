@@ -8,9 +8,10 @@ import { extname } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../../core/errors.js';
 import { HELVETICA_METRICS, findPlotFont, requirePlotFont, type FontMetrics, type PlotFont } from './font.js';
-import { certifiedAccuracyCurve, largestCertifiedRadius, type Outcome } from './metrics.js';
+import { certifiedAccuracyCurve, largestCertifiedRadius, type Outcome } from '../metrics.js';
+import type { LegendPosition } from './legend.js';
 
 export interface PlotRun {
   label: string;
@@ -32,22 +33,6 @@ export interface PlotOptions {
   metrics?: FontMetrics;
   /** where the legend goes: inside a corner of the plot, outside it, or nowhere (default top-right) */
   legend?: LegendPosition;
-}
-
-export const LEGEND_POSITIONS = [
-  'top-right',
-  'bottom-left',
-  'bottom-right',
-  'top-left',
-  'right',
-  'bottom',
-  'none',
-] as const;
-export type LegendPosition = (typeof LEGEND_POSITIONS)[number];
-
-export function parseLegendPosition(text: string): LegendPosition {
-  if ((LEGEND_POSITIONS as readonly string[]).includes(text)) return text as LegendPosition;
-  throw new UsageError(`unknown legend position '${text}' (expected one of ${LEGEND_POSITIONS.join(', ')})`);
 }
 
 export const PLOT_FORMATS = ['svg', 'png'] as const;
