@@ -8,6 +8,7 @@
  * Radii are reported in the input space: the core certifies in the smoothing space and the
  * Reducer's noiseScale (an upper bound on ||M||_2) converts, in this one place.
  */
+import { UsageError } from './core/errors.js';
 import { GaussianRng, type NoiseGrid, noiseGrid, samplerDeviation } from './core/rng.js';
 import { FLOAT_MARGIN } from './core/stats.js';
 import { OptionsError } from './core/params.js';
@@ -125,6 +126,7 @@ export class SmoothedClassifier {
    */
   async certify(input: InputToSmooth): Promise<CertifyResult> {
     const index = input.index ?? 0;
+    this.checkRange(input.pixels, index);
     const plan = this.reducer.prepare(input.pixels, index);
     const votes = this.sampler.votes(plan, this.options.sigma, new GaussianRng(this.options.seed, index));
     const { adaptiveRadius = null, looks = 5 } = this.options;
@@ -173,6 +175,26 @@ export class SmoothedClassifier {
    * The probability charged for the sampler (d coordinates, each within samplerDeviation of exact
    * Gaussian noise after the grid): a run-level figure for centres inside the pixel range.
    */
+  /**
+   * Pixels outside the model's range (or NaN) would be clamped by the noise grid or poison every
+   * vote: a data set in another scale than the card's is refused rather than certified as garbage.
+   */
+  private checkRange(pixels: Float32Array, index: number): void {
+    const range = this.classifier.pixelRange;
+    const [lo, hi] = range ?? [-Infinity, Infinity];
+    const slack = range ? 1e-6 * (hi - lo) : 0;
+    for (let i = 0; i < pixels.length; i++) {
+      const p = pixels[i];
+      if (!(p >= lo - slack && p <= hi + slack && Number.isFinite(p))) {
+        throw new UsageError(
+          range
+            ? `input ${index}: pixel value ${p} is outside the model's pixel range [${lo}, ${hi}] (the model card's input.pixelRange; noise is added in that scale)`
+            : `input ${index}: pixel value ${p} is not a finite number`,
+        );
+      }
+    }
+  }
+
   deduction(center: Float32Array): number {
     let maxAbs = 0;
     for (let i = 0; i < center.length; i++) maxAbs = Math.max(maxAbs, Math.abs(center[i]));
@@ -184,6 +206,7 @@ export class SmoothedClassifier {
   /** PREDICT (Cohen et al., Pseudocode): the smoothed class, or abstain when the test is not significant. */
   async predict(input: InputToSmooth): Promise<PredictResult> {
     const index = input.index ?? 0;
+    this.checkRange(input.pixels, index);
     const plan = this.reducer.prepare(input.pixels, index);
     const votes = this.sampler.votes(plan, this.options.sigma, new GaussianRng(this.options.seed, index));
     return predictVotes(votes, this.options);

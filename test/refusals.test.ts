@@ -408,3 +408,24 @@ describe('one writer per log, and signals', () => {
     assert.ok(!existsSync(`${out}.lock`));
   });
 });
+
+describe('refused: pixels outside the model card range', () => {
+  it('a library call with [0, 255] pixels for a [0, 1] model, and NaN pixels', async () => {
+    const { OnnxClassifier } = await import('../src/models/onnx-classifier.js');
+    const { SmoothedClassifier } = await import('../src/smoothed-classifier.js');
+    const f = await OnnxClassifier.load(model, { threads: 1 });
+    try {
+      const g = new SmoothedClassifier(f, f.inputShape, { ...defaultSmoothingOptions, n0: 10, n: 20 });
+      await assert.rejects(
+        g.certify({ pixels: new Float32Array(SIDE * SIDE).fill(200), index: 3 }),
+        /input 3: pixel value 200 is outside the model's pixel range \[0, 1\]/,
+      );
+      await assert.rejects(
+        g.predict({ pixels: new Float32Array(SIDE * SIDE).fill(NaN) }),
+        /input 0: pixel value NaN/,
+      );
+    } finally {
+      await f.dispose();
+    }
+  });
+});
