@@ -115,7 +115,7 @@ export const TABLE_DEVIATION = 1e-11;
  *     10.7 sigma / h + 2 boundaries lie in reach (a <= 36.8 / R); the float ops (log within 2 ulp)
  *     add tau_t = 2^-51 (4 sigma (R + 10.7) + |c|), charged only on the tail region's mass
  *     2 Phi(-R) < 5.8e-4 plus 2 h pMax, as above.
- * Zero-mean rounding (Math.round) and the clamp are boundaries like any other.
+ * Rounding (half up) and the clamp are boundaries like any other.
  */
 export function samplerDeviation(sigma: number, grid: NoiseGrid, maxAbsCenter: number): number {
   const h = grid.step;
@@ -239,7 +239,8 @@ export class GaussianRng {
         s2 = this.s2;
         s3 = this.s3;
       }
-      const k = Math.round((center[i] + sigma * g) * inverse);
+      // round half up, as Math.round for |y| < 2^52, but twice as fast in V8
+      const k = Math.floor((center[i] + sigma * g) * inverse + 0.5);
       out[offset + i] = (k > limit ? limit : k < -limit ? -limit : k) * step;
     }
     this.s0 = s0;
