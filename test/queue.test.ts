@@ -147,6 +147,40 @@ describe('queue: one run over many workers', { skip: redisMissing ?? false }, ()
       ),
       workerLog.join('\n'),
     );
+    await closeWorkers();
+  });
+
+  it('a worker stopped with SIGTERM mid-job finishes its job first', async () => {
+    const out = join(tmp, 'sigterm.tsv');
+    const collector = cliInProcess([...certifyArgs(out), '--queue', server.url, '--chunk', '3']);
+    const polite = spawnCli([
+      'worker',
+      '--queue',
+      server.url,
+      '--threads',
+      '1',
+      '--lock',
+      '2',
+      '--name',
+      'polite',
+    ]);
+    const politeExit = finished(polite);
+    await until('the first result', async () => {
+      const key = await resultsKey();
+      return key !== undefined && (await redis.xlen(key)) % 3 === 1;
+    });
+    polite.kill('SIGTERM');
+    const stopped = await politeExit;
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.match(stopped.stderr, /worker polite: SIGTERM: finishing the current job, then stopping/);
+    await inProcessWorker('finisher');
+    const r = await collector;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(withoutTime(out), withoutTime(reference));
+    const ran = readManifest(`${out}.manifest.json`).queue?.workers ?? {};
+    assert.equal(ran.polite.inputs % 3, 0, `whole jobs only: ${JSON.stringify(ran)}`);
+    assert.equal(ran.polite.inputs + ran.finisher.inputs, TOTAL);
+    await closeWorkers();
   });
 
   it('Redis restarted mid-run (append-only file on): the run completes, every input once', async () => {
