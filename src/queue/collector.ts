@@ -14,7 +14,7 @@ import { resolve } from 'node:path';
 import { Queue } from 'bullmq';
 import { ABSTAIN } from '../core/smooth.js';
 import { manifestBeside, writeManifest } from '../io/manifest.js';
-import { formatLine, parseLog } from '../io/tsv-log.js';
+import { formatLine, parseLog, rowFields } from '../io/tsv-log.js';
 import {
   type InputEvent,
   type OpenRun,
@@ -225,8 +225,9 @@ async function collect(
     changed = true;
     if (done.has(idx)) return;
     // read by the log's own parser: a malformed line stops the run here, not in the log
-    const row = parseLog(header + formatLine([f.l]), `results of run ${id}`).rows[0];
-    pending.set(idx, f.l.split('\t'));
+    const parsed = parseLog(header + formatLine([f.l]), `results of run ${id}`);
+    const row = parsed.rows[0];
+    pending.set(idx, rowFields(parsed, row));
     done.add(idx);
     const event: InputEvent = {
       idx,
