@@ -123,6 +123,8 @@ async function collect(
 ): Promise<RunTotals> {
   const { redis, reader, queue } = c;
   const { log, manifest, indices } = run;
+  // the workers choose their device and threads; `queue.workers` says who ran what
+  manifest.execution = { batch: req.options.batch, device: 'queue workers', threads: null };
   const id = runIdOf(runIdentity(req));
   const recordKey = keys.run(id);
   const resultsKey = keys.results(id);
