@@ -15,8 +15,15 @@ export interface SmoothingOptions extends ReduceOptions {
   n0: number;
   n: number;
   alpha: number;
-  /** noisy samples per model call */
+  /**
+   * noisy samples drawn per step; the model call size is measured per model and machine within
+   * `callMemory` (see sampling/call-size.ts), so this changes neither certificates nor speed
+   */
   batch: number;
+  /** bytes one model call may use, the model's working memory included (default 256 MiB) */
+  callMemory?: number;
+  /** cap on model inputs per call (default 8192) */
+  maxCallInputs?: number;
   /** run seed; input i draws its noise from stream i of this seed */
   seed: number;
   /**
@@ -26,6 +33,11 @@ export interface SmoothingOptions extends ReduceOptions {
   adaptiveRadius?: number | null;
   /** looks of adaptive certification (sample counts n / 2^(K-1), ..., n), each at alpha / looks */
   looks?: number;
+  /**
+   * Input-specific sample size: draw only as many of the n estimation samples as keep the
+   * expected radius within this fraction of n's (null: all n). See certifyVotesInputSpecific.
+   */
+  sampleLoss?: number | null;
 }
 
 /** largest n0 and n: vote counts are 32-bit */
@@ -66,10 +78,18 @@ export const smoothingOptionsSchema = z
       .max(MAX_SAMPLES, rule(`must be an integer in [1, ${MAX_SAMPLES}]`))
       .default(100_000),
     alpha: alphaSchema.default(0.001),
-    // one model call's input is at most 2^28 float32 values (1 GiB), whatever the model
+    // noisy samples per step; the model call size is bounded by callMemory, not by this
     batch: positiveInteger()
       .max(2 ** 28, rule(`must be an integer in [1, ${2 ** 28}]`))
       .default(400),
+    /** bytes one model call may use (default: 256 MiB, sampling/sampler.ts) */
+    callMemory: z
+      .number(rule('must be at least 1 MiB (1048576 bytes)'))
+      .min(2 ** 20, rule('must be at least 1 MiB (1048576 bytes)'))
+      .max(2 ** 50, rule('must be at most 2^50 bytes'))
+      .optional(),
+    /** cap on model inputs per call (default 8192) */
+    maxCallInputs: positiveInteger().optional(),
     seed: z
       .int(rule('must be a non-negative integer'))
       .min(0, rule('must be a non-negative integer'))
@@ -85,6 +105,13 @@ export const smoothingOptionsSchema = z
       .min(1, rule('must be an integer in [1, 20]'))
       .max(20, rule('must be an integer in [1, 20]'))
       .default(5),
+    /** input-specific sample size: tolerated relative radius loss; null: all n samples */
+    sampleLoss: z
+      .number(rule('must be a fraction in [0, 1)'))
+      .min(0, rule('must be a fraction in [0, 1)'))
+      .lt(1, rule('must be a fraction in [0, 1)'))
+      .nullable()
+      .default(null),
   })
   .superRefine((o, ctx) => {
     // only between valid counts: a bad n is reported on its own
@@ -93,6 +120,13 @@ export const smoothingOptionsSchema = z
         code: 'custom',
         path: ['n0'],
         message: `{n0} (${o.n0}) must not exceed {n} (${o.n}): n0 only selects the class, n certifies it`,
+      });
+    }
+    if (o.sampleLoss !== null && o.adaptiveRadius !== null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sampleLoss'],
+        message: '{sampleLoss} and {adaptiveRadius} are alternatives: choose one',
       });
     }
     if (o.randomPatches && o.maxPatches === undefined) {

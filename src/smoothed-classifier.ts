@@ -12,8 +12,14 @@ import { UsageError } from './core/errors.js';
 import { GaussianRng, type NoiseGrid, noiseGrid, samplerDeviation } from './core/rng.js';
 import { FLOAT_MARGIN } from './core/stats.js';
 import { OptionsError } from './core/params.js';
-import { type Shape3, shapeSize } from './core/shape.js';
-import { ABSTAIN, certifyVotes, certifyVotesAdaptive, predictVotes } from './core/smooth.js';
+import type { Shape3 } from './core/shape.js';
+import {
+  ABSTAIN,
+  certifyVotes,
+  certifyVotesAdaptive,
+  certifyVotesInputSpecific,
+  predictVotes,
+} from './core/smooth.js';
 import type { Classifier } from './models/classifier.js';
 import { type SmoothingOptions, defaultSmoothingOptions, parseSmoothingOptions } from './options.js';
 import { Reducer } from './reduce/reducer.js';
@@ -24,8 +30,6 @@ export { type SmoothingOptions, defaultSmoothingOptions } from './options.js';
 
 /** sigma may be at most this many pixel ranges (noise beyond it leaves nothing of the input) */
 const MAX_SIGMA_PER_RANGE = 4;
-/** float32 values in one model call's input: 1 GiB */
-export const MAX_VALUES_PER_CALL = 2 ** 28;
 
 export interface InputToSmooth {
   pixels: Float32Array;
@@ -100,21 +104,12 @@ export class SmoothedClassifier {
       ]);
     }
     this.reducer = new Reducer(o, inputShape, classifier.inputShape, o.seed);
-    const copies = this.reducer.geometry.copies;
-    const perCall = o.batch * copies * shapeSize(classifier.inputShape);
-    if (perCall > MAX_VALUES_PER_CALL) {
-      throw new OptionsError([
-        {
-          key: 'batch',
-          text: `would need ${((perCall * 4) / 2 ** 30).toFixed(1)} GiB per model call (${copies} model input(s) of ${shapeSize(classifier.inputShape)} values per sample; at most 1 GiB)`,
-          value: o.batch,
-        },
-      ]);
-    }
     this.grid = noiseGrid([lo, hi], o.sigma);
     this.sampler = new Sampler(classifier, {
       grid: this.grid,
       batch: o.batch,
+      callMemory: o.callMemory,
+      maxCallInputs: o.maxCallInputs,
       reduction: o.method === 'rs' ? 'max' : o.method,
       aggregate: o.aggregate,
     });
@@ -129,18 +124,20 @@ export class SmoothedClassifier {
     this.checkRange(input.pixels, index);
     const plan = this.reducer.prepare(input.pixels, index);
     const votes = this.sampler.votes(plan, this.options.sigma, new GaussianRng(this.options.seed, index));
-    const { adaptiveRadius = null, looks = 5 } = this.options;
+    const { adaptiveRadius = null, looks = 5, sampleLoss = null } = this.options;
     const deduction = this.deduction(plan.center);
     const params = { ...this.options, deduction };
     // certified at input-space radius r  <=>  smoothing-space radius >= r * noiseScale + centerError
     const c =
-      adaptiveRadius === null
-        ? await certifyVotes(votes, params)
-        : await certifyVotesAdaptive(votes, {
+      adaptiveRadius !== null
+        ? await certifyVotesAdaptive(votes, {
             ...params,
             radius: adaptiveRadius * plan.noiseScale + plan.centerError,
             looks,
-          });
+          })
+        : sampleLoss !== null
+          ? await certifyVotesInputSpecific(votes, { ...params, loss: sampleLoss })
+          : await certifyVotes(votes, params);
     // The certificate is about the float32 centre; reaching M x costs centerError of its radius.
     const reach = c.radius - plan.centerError;
     const certified = c.prediction !== ABSTAIN && reach > 0;

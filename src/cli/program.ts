@@ -50,7 +50,7 @@ const channelCount = (v: string): 1 | 3 => {
 };
 
 /** The options of `certify` and `predict`, as commander parses them. */
-export interface RunFlags extends Omit<SmoothingOptions, 'adaptiveRadius'> {
+export interface RunFlags extends Omit<SmoothingOptions, 'adaptiveRadius' | 'sampleLoss' | 'callMemory'> {
   model: string;
   card?: string;
   data: string;
@@ -59,6 +59,9 @@ export interface RunFlags extends Omit<SmoothingOptions, 'adaptiveRadius'> {
   centerCrop?: number;
   channels?: 1 | 3;
   adaptiveRadius?: number;
+  sampleLoss?: number;
+  /** MiB */
+  callMemory: number;
   skip: number;
   max: number;
   shard?: string;
@@ -127,7 +130,18 @@ function addRunOptions(cmd: Command): Command {
     .option('--n0 <n>', 'selection samples', num, d.n0)
     .option('--n <n>', 'estimation samples', num, d.n)
     .option('--alpha <a>', 'failure probability', num, d.alpha)
-    .option('--batch <b>', 'noisy samples per model call', num, d.batch)
+    .option(
+      '--batch <b>',
+      'noisy samples drawn per step (the model call size is measured, within --call-memory)',
+      num,
+      d.batch,
+    )
+    .option(
+      '--call-memory <MiB>',
+      "memory one model call may use, the model's working memory included: bounds the call size",
+      num,
+      256,
+    )
     .option('--seed <s>', 'run seed', num, d.seed)
     .option('--skip <k>', 'certify every k-th input', num, 1)
     .option('--max <i>', 'only inputs with index below i (-1: all)', num, -1)
@@ -171,6 +185,8 @@ export function smoothingOptions(flags: RunFlags): SmoothingOptions {
     seed: flags.seed,
     adaptiveRadius: flags.adaptiveRadius ?? null,
     looks: flags.looks ?? defaultSmoothingOptions.looks,
+    sampleLoss: flags.sampleLoss ?? null,
+    callMemory: flags.callMemory * 2 ** 20,
   });
 }
 
@@ -337,6 +353,11 @@ export function buildProgram(streams: OutputStreams = defaultStreams): Command {
       'adaptive certification: looks at n/2^(k-1), ..., n samples, each at alpha/k',
       num,
       5,
+    )
+    .option(
+      '--sample-loss <f>',
+      "input-specific sample size: draw only as many of the n samples as keep the expected radius within this fraction of n's",
+      num,
     )
     .action((flags: RunFlags, cmd: Command) => run('certify', flags, streams, cmd));
   addRunOptions(

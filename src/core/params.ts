@@ -47,6 +47,14 @@ export const adaptiveParamsSchema = certifyParamsSchema.extend({
   looks: positiveInteger(),
 });
 
+/** Input-specific CERTIFY's parameters: CERTIFY's and the tolerated relative radius loss. */
+export const inputSpecificParamsSchema = certifyParamsSchema.extend({
+  loss: z
+    .number(rule('must be a fraction in [0, 1)'))
+    .min(0, rule('must be a fraction in [0, 1)'))
+    .lt(1, rule('must be a fraction in [0, 1)')),
+});
+
 /** PREDICT's parameters. */
 export const predictParamsSchema = z.object({ n: positiveInteger(), alpha: alphaSchema });
 

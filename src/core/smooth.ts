@@ -9,12 +9,19 @@
  * "Radius space (soundness)"). Parameters are checked against the schemas of ./params.ts.
  */
 import type { z } from 'zod';
-import { adaptiveParamsSchema, certifyParamsSchema, parseOptions, predictParamsSchema } from './params.js';
+import {
+  adaptiveParamsSchema,
+  certifyParamsSchema,
+  inputSpecificParamsSchema,
+  parseOptions,
+  predictParamsSchema,
+} from './params.js';
 import {
   binomialTwoSidedPValue,
   certifiedRadius,
   clopperPearsonLower,
   clopperPearsonUpper,
+  phiInverse,
   phi,
 } from './stats.js';
 
@@ -124,6 +131,123 @@ export function adaptiveSchedule(n: number, looks: number): number[] {
     if (nk > (out.at(-1) ?? 0)) out.push(nk);
   }
   return out;
+}
+
+/** Input-specific CERTIFY's parameters: CERTIFY's and the tolerated relative radius loss `loss` (0.02: 2 %). */
+export type InputSpecificParams = z.input<typeof inputSpecificParamsSchema>;
+
+/**
+ * CERTIFY with an input-specific sample size (after Chen et al., "Input-Specific Robustness
+ * Certification for Randomized Smoothing", AAAI 2022): the n0 selection samples also estimate pA,
+ * and only as many of the n estimation samples are drawn as keep the expected radius within
+ * `loss` of what all n would give (see InputSpecificPlan). The estimation samples are fresh: the
+ * class cA and the sample size N are functions of the selection samples alone, so conditional on
+ * them nA ~ Binomial(N, pA) and the Clopper-Pearson bound at the full alpha is exact, with no
+ * union bound and no correction for the choice of N. (Chen et al.'s code adds the selection
+ * samples to the estimate, which makes N and cA depend on the counted votes; this does not.)
+ * When even the most favourable pA the selection samples allow could not be certified with n
+ * samples, it abstains without drawing any (samples = 0).
+ */
+export async function certifyVotesInputSpecific(
+  votes: VoteSource,
+  params: InputSpecificParams,
+  plan?: InputSpecificPlan,
+): Promise<Certificate> {
+  const p = parseOptions(inputSpecificParamsSchema, params);
+  const sizes = plan ?? InputSpecificPlan.for(p.n, p.alpha, p.loss);
+  const selection = await votes(p.n0);
+  const cA = argmax(selection);
+  const size = sizes.sampleSize(selection[cA], p.n0);
+  if (size === 0) {
+    return {
+      prediction: ABSTAIN,
+      radius: 0,
+      pALower: 0,
+      cA,
+      nA: 0,
+      counts: new Uint32Array(selection.length),
+      samples: 0,
+    };
+  }
+  const counts = await votes(size);
+  const nA = counts[cA];
+  const pALower = Math.max(0, clopperPearsonLower(nA, size, p.alpha) - p.deduction);
+  if (pALower < 0.5) return { prediction: ABSTAIN, radius: 0, pALower, cA, nA, counts, samples: size };
+  return {
+    prediction: cA,
+    radius: certifiedRadius(p.sigma, pALower),
+    pALower,
+    cA,
+    nA,
+    counts,
+    samples: size,
+  };
+}
+
+/**
+ * The sample-size table of input-specific certification. For pA on a grid of 0.5 to 1 in steps of
+ * 0.001, N(pA) is the smallest multiple of n/100 whose expected radius, sigma PhiInv(CP lower bound
+ * of round(pA N) out of N), is at least (1 - loss) times that of n samples (0 where n samples would
+ * not certify pA either; sigma cancels out of the ratio). An input gets the largest N(p) over the
+ * two-sided (1 - alpha) Clopper-Pearson interval of pA from its selection samples, so that an
+ * unlucky selection draw costs samples, not radius.
+ */
+export class InputSpecificPlan {
+  private static readonly cache = new Map<string, InputSpecificPlan>();
+  static readonly GRID = 500;
+  /** N(0.5 + i / 1000) for i = 0..500 */
+  readonly table: Uint32Array;
+
+  private constructor(
+    readonly n: number,
+    readonly alpha: number,
+    readonly loss: number,
+  ) {
+    if (!(loss >= 0 && loss < 1)) throw new RangeError(`loss must be in [0, 1), got ${loss}`);
+    const step = Math.max(1, Math.round(n / 100));
+    const sizes = Math.ceil(n / step);
+    const sizeAt = (j: number) => Math.min(n, j * step);
+    const radius = (pA: number, m: number) => {
+      const lower = clopperPearsonLower(Math.round(pA * m), m, alpha);
+      return lower <= 0.5 ? 0 : phiInverse(lower);
+    };
+    this.table = new Uint32Array(InputSpecificPlan.GRID + 1);
+    for (let i = 0; i <= InputSpecificPlan.GRID; i++) {
+      const pA = 0.5 + i / (2 * InputSpecificPlan.GRID);
+      const full = radius(pA, n);
+      if (full <= 0) continue;
+      const target = (1 - loss) * full;
+      let lo = 1;
+      let hi = sizes;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (radius(pA, sizeAt(mid)) >= target) hi = mid;
+        else lo = mid + 1;
+      }
+      this.table[i] = sizeAt(lo);
+    }
+  }
+
+  /** The plan for n samples, alpha and loss (built once, cached). */
+  static for(n: number, alpha: number, loss: number): InputSpecificPlan {
+    const key = `${n}/${alpha}/${loss}`;
+    let plan = InputSpecificPlan.cache.get(key);
+    if (!plan) InputSpecificPlan.cache.set(key, (plan = new InputSpecificPlan(n, alpha, loss)));
+    return plan;
+  }
+
+  /** Estimation samples for an input whose selected class got `nA0` of `n0` selection votes. */
+  sampleSize(nA0: number, n0: number): number {
+    const lo = clopperPearsonLower(nA0, n0, this.alpha / 2);
+    const hi = clopperPearsonUpper(nA0, n0, this.alpha / 2);
+    if (hi < 0.5) return 0;
+    const index = (pA: number) => (pA - 0.5) * 2 * InputSpecificPlan.GRID;
+    const first = Math.max(0, Math.floor(index(lo)));
+    const last = Math.min(InputSpecificPlan.GRID, Math.ceil(index(hi)));
+    let size = 0;
+    for (let i = first; i <= last; i++) size = Math.max(size, this.table[i]);
+    return size;
+  }
 }
 
 /**

@@ -48,7 +48,8 @@ export interface RunManifest extends RunIdentity {
    * smoothing-space dimension, to pA's lower bound), the relative margin of computed bounds
    */
   floatingPoint?: FloatingPointRecord;
-  execution: { batch: number; device: string; threads: number | null };
+  /** how the run was executed (none of it changes a certificate); callMemory in bytes */
+  execution: { batch: number; callMemory?: number | null; device: string; threads: number | null };
   versions: Record<string, string>;
   machine: { cpu: string; cores: number; memoryGiB: number; platform: string };
   started: string;

@@ -17,4 +17,10 @@ export interface Classifier {
    */
   run(batch: Float32Array, count: number): Promise<Float32Array>;
   dispose?(): Promise<void>;
+  /**
+   * The process's memory in use, in bytes (onnxruntime-node: the resident set size). The sampler
+   * measures how much a model call adds from it and keeps calls within its memory budget; without
+   * it, only the sampler's own buffers are counted.
+   */
+  memoryInUse?(): number;
 }

@@ -147,6 +147,10 @@ export class OnnxClassifier implements Classifier {
     return logits.data as Float32Array;
   }
 
+  memoryInUse(): number {
+    return process.memoryUsage.rss();
+  }
+
   async dispose(): Promise<void> {
     await this.session.release();
   }

@@ -110,7 +110,12 @@ export interface RunObserver {
 }
 
 export function describeMethod(o: SmoothingOptions, copies: number): string {
-  const adaptive = o.adaptiveRadius != null ? `, adaptive at r=${o.adaptiveRadius}` : '';
+  const adaptive =
+    o.adaptiveRadius != null
+      ? `, adaptive at r=${o.adaptiveRadius}`
+      : o.sampleLoss != null
+        ? `, input-specific n (loss ${o.sampleLoss})`
+        : '';
   if (o.method === 'rs') return `RS sigma=${o.sigma}${adaptive}`;
   const name = o.method === 'max' ? 'Smooth-Max' : 'Smooth-Mean';
   const pos = o.randomPatches ? 'random ' : '';
@@ -132,6 +137,7 @@ function certificateOptions(o: SmoothingOptions, command: 'certify' | 'predict')
   // only when set, so that manifests written before adaptive certification existed still resume
   if (command === 'certify' && o.adaptiveRadius != null)
     Object.assign(base, { adaptiveRadius: o.adaptiveRadius, looks: o.looks });
+  if (command === 'certify' && o.sampleLoss != null) base.sampleLoss = o.sampleLoss;
   if (o.method !== 'rs') {
     Object.assign(base, {
       resize: o.resize ?? null,
@@ -221,7 +227,12 @@ function openLog(
     smoothingSpace: geometry.smoothingSpace,
     noiseScale: smoothed.reducer.fixedNoiseScale,
     floatingPoint: smoothed.floatingPoint(),
-    execution: { batch: req.options.batch, device: req.device, threads: req.threads },
+    execution: {
+      batch: req.options.batch,
+      callMemory: req.options.callMemory ?? null,
+      device: req.device,
+      threads: req.threads,
+    },
     versions: softwareVersions(),
     machine: machineDescription(),
     started: previous?.started ?? new Date().toISOString(),

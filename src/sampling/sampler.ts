@@ -1,13 +1,20 @@
 /**
- * The hot path: noisy samples -> model batches -> one vote per sample -> class counts.
+ * The hot path: noisy samples -> model calls -> one vote per sample -> class counts.
  *
- * Per batch: the seeded noise source writes `center + sigma * e` for each sample (in the smoothing
- * space), the plan's gather map turns each into its k model inputs, the classifier scores them all
- * in one call, and the aggregator reduces every k rows to a vote. Two batch buffers alternate so
- * that a classifier that scores asynchronously (onnxruntime-web in a worker, a remote model) works
- * on one batch while the next is drawn; onnxruntime-node computes inside the call on the calling
- * thread, so there drawing and scoring take turns (docs/performance.md measures the cost). Buffers
- * are allocated once and reused across inputs: nothing is allocated per sample.
+ * The seeded noise source writes `center + sigma * e` for each sample (in the smoothing space),
+ * up to `batch` samples per step; the plan's gather map turns each into its k model inputs in the
+ * current call buffer. A call holds whole samples, as many as the CallSizer chose for this model
+ * and machine (call-size.ts), independent of `batch`, which only sets how many samples' noise is
+ * drawn before they are gathered (at most a call's). The aggregator reduces every k output rows to
+ * a vote. Two call buffers alternate so that a classifier that scores asynchronously
+ * (onnxruntime-web in a worker, a remote model) works on one call while the next is drawn;
+ * onnxruntime-node computes inside the call on the calling thread, so there drawing and scoring
+ * take turns (docs/performance.md measures the cost). Buffers grow with the call size and are
+ * reused across calls and inputs: nothing is allocated per sample.
+ *
+ * Votes depend only on the noise, drawn per sample in order, never on how samples are grouped into
+ * steps or calls, so `batch` and the call size change no certificate (given a classifier whose
+ * outputs do not depend on the call size; ONNX Runtime's CPU kernels are tested for it).
  */
 import type { VoteSource } from '../core/smooth.js';
 import { UsageError } from '../core/errors.js';
@@ -16,68 +23,125 @@ import { shapeSize } from '../core/shape.js';
 import type { Classifier } from '../models/classifier.js';
 import { type AggregateOver, Aggregator, type Reduction } from '../reduce/aggregate.js';
 import type { Plan } from '../reduce/reducer.js';
+import { CallSizer } from './call-size.js';
+
+/** Default memory budget of one model call: 256 MiB. */
+export const DEFAULT_CALL_MEMORY = 256 * 2 ** 20;
+/** Default cap on model inputs per call. */
+export const DEFAULT_MAX_CALL_INPUTS = 8192;
 
 export interface SamplerOptions {
-  /** noisy samples per model call (each brings `copies` model inputs) */
+  /** noisy samples drawn per step (does not set the model call size) */
   batch: number;
   reduction: Reduction;
   aggregate: AggregateOver;
   /** the grid noisy values are snapped to (see ../core/rng.ts) */
   grid: NoiseGrid;
+  /** bytes one model call may use, the classifier's working memory included (DEFAULT_CALL_MEMORY) */
+  callMemory?: number;
+  /** cap on model inputs per call (DEFAULT_MAX_CALL_INPUTS) */
+  maxCallInputs?: number;
 }
+
+/**
+ * Call sizers are shared by every sampler of a classifier with the same geometry and limits, so a
+ * size measured once (a warm-up, the first input) serves later samplers on the same model.
+ */
+const sizers = new WeakMap<Classifier, Map<string, CallSizer>>();
 
 export class Sampler {
   private readonly aggregator: Aggregator;
   private readonly modelSize: number;
-  private modelBuffers: [Float32Array, Float32Array] = [new Float32Array(0), new Float32Array(0)];
+  private readonly callMemory: number;
+  private readonly maxCallInputs: number;
+  private callBuffers: [Float32Array, Float32Array] = [new Float32Array(0), new Float32Array(0)];
   private noiseBuffer = new Float32Array(0);
 
   constructor(
     private readonly classifier: Classifier,
     private readonly options: SamplerOptions,
   ) {
+    // validated where options enter (src/options.ts)
+    this.callMemory = options.callMemory ?? DEFAULT_CALL_MEMORY;
+    this.maxCallInputs = options.maxCallInputs ?? DEFAULT_MAX_CALL_INPUTS;
     this.aggregator = new Aggregator(classifier.numClasses, options.reduction, options.aggregate);
     this.modelSize = shapeSize(classifier.inputShape);
   }
 
   /** The vote source for one input: a fresh draw from `rng` for every sample. */
   votes(plan: Plan, sigma: number, rng: GaussianRng): VoteSource {
-    this.reserve(plan);
-    return (num) => this.count(plan, sigma, rng, num);
+    const sizer = this.sizerFor(plan.copies);
+    return (num) => this.count(plan, sigma, rng, num, sizer);
   }
 
-  private reserve(plan: Plan): void {
-    const modelLength = this.options.batch * plan.copies * this.modelSize;
-    if (this.modelBuffers[0].length < modelLength) {
-      this.modelBuffers = [new Float32Array(modelLength), new Float32Array(modelLength)];
+  /** The call sizer this sampler uses for plans with `copies` model inputs per sample. */
+  sizerFor(copies: number): CallSizer {
+    let byKey = sizers.get(this.classifier);
+    if (!byKey) sizers.set(this.classifier, (byKey = new Map()));
+    const key = `${copies}/${this.callMemory}/${this.maxCallInputs}`;
+    let sizer = byKey.get(key);
+    if (!sizer) {
+      const outputBytes = 4 * this.classifier.numClasses;
+      sizer = new CallSizer({
+        copies,
+        memoryBudget: this.callMemory,
+        maxInputs: this.maxCallInputs,
+        // two call buffers and the output, per model input
+        ownBytesPerInput: 2 * 4 * this.modelSize + outputBytes,
+        memoryInUse: this.classifier.memoryInUse?.bind(this.classifier),
+      });
+      byKey.set(key, sizer);
     }
-    const noiseLength = plan.gather.isIdentity ? 0 : this.options.batch * plan.center.length;
-    if (this.noiseBuffer.length < noiseLength) this.noiseBuffer = new Float32Array(noiseLength);
+    return sizer;
   }
 
-  private async count(plan: Plan, sigma: number, rng: GaussianRng, num: number): Promise<Uint32Array> {
+  private buffer(which: number, length: number): Float32Array {
+    if (this.callBuffers[which].length < length) this.callBuffers[which] = new Float32Array(length);
+    return this.callBuffers[which];
+  }
+
+  private async count(
+    plan: Plan,
+    sigma: number,
+    rng: GaussianRng,
+    num: number,
+    sizer: CallSizer,
+  ): Promise<Uint32Array> {
     const counts = new Uint32Array(this.classifier.numClasses);
     let remaining = num;
     let which = 0;
-    let inflight: { result: Promise<Float32Array>; size: number } | null = null;
+    let inflight: { result: Promise<Float32Array>; size: number; start: number } | null = null;
+    sizer.start();
     while (remaining > 0 || inflight) {
       let prepared: { buffer: Float32Array; size: number } | null = null;
       if (remaining > 0) {
-        const size = Math.min(this.options.batch, remaining);
+        const size = Math.min(sizer.samples, remaining);
         remaining -= size;
-        prepared = { buffer: this.modelBuffers[which], size };
+        prepared = { buffer: this.buffer(which, size * plan.copies * this.modelSize), size };
         this.draw(plan, sigma, rng, prepared.buffer, size);
         which ^= 1;
       }
-      if (inflight) this.tally(await inflight.result, inflight.size, plan.copies, counts);
+      if (inflight) {
+        const outputs = await inflight.result;
+        sizer.record(inflight.size, (now() - inflight.start) / 1000);
+        this.tally(outputs, inflight.size, plan.copies, counts);
+      }
       inflight = prepared
-        ? { result: this.classifier.run(prepared.buffer, prepared.size * plan.copies), size: prepared.size }
+        ? {
+            start: now(),
+            result: this.classifier.run(prepared.buffer, prepared.size * plan.copies),
+            size: prepared.size,
+          }
         : null;
     }
     return counts;
   }
 
-  /** Writes `size` noisy samples, gathered into model inputs, to `out`. */
+  /**
+   * Writes `size` noisy samples, gathered into model inputs, to `out`: the noise of up to `batch`
+   * samples per step, then their gather. RS (identity gather) draws
+   * straight into `out`.
+   */
   private draw(plan: Plan, sigma: number, rng: GaussianRng, out: Float32Array, size: number): void {
     const dim = plan.center.length;
     const stride = plan.copies * this.modelSize;
@@ -85,10 +149,13 @@ export class Sampler {
       for (let s = 0; s < size; s++) rng.fillNoisy(out, s * stride, plan.center, sigma, this.options.grid);
       return;
     }
+    const perStep = Math.min(this.options.batch, size);
+    if (this.noiseBuffer.length < perStep * dim) this.noiseBuffer = new Float32Array(perStep * dim);
     const noise = this.noiseBuffer;
-    for (let s = 0; s < size; s++) {
-      rng.fillNoisy(noise, s * dim, plan.center, sigma, this.options.grid);
-      plan.gather.apply(noise, s * dim, out, s * stride);
+    for (let first = 0; first < size; first += perStep) {
+      const step = Math.min(perStep, size - first);
+      for (let s = 0; s < step; s++) rng.fillNoisy(noise, s * dim, plan.center, sigma, this.options.grid);
+      for (let s = 0; s < step; s++) plan.gather.apply(noise, s * dim, out, (first + s) * stride);
     }
   }
 
@@ -105,4 +172,8 @@ export class Sampler {
     }
     for (let s = 0; s < size; s++) counts[this.aggregator.vote(outputs, s * copies, copies)]++;
   }
+}
+
+function now(): number {
+  return globalThis.performance.now();
 }
