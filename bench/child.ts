@@ -8,14 +8,13 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { join } from 'node:path';
 import {
   type CpuProfile,
   type LibrarySource,
-  ROOT,
   configByName,
   loadLibrary,
   modelByKey,
+  modelDir,
   smoothingOptions,
   summarizeProfile,
 } from './common.js';
@@ -49,7 +48,7 @@ async function main(): Promise<void> {
   const lib = await loadLibrary(spec.lib);
   const model = modelByKey(spec.model);
   const config = configByName(spec.config);
-  const classifier = await lib.onnx.OnnxClassifier.load(join(ROOT, model.model), { threads: spec.threads });
+  const classifier = await lib.onnx.OnnxClassifier.load(modelDir(model), { threads: spec.threads });
   const data = lib.data.openDataset(spec.data);
   const input = await data.get(spec.index);
   const g = new lib.smoothed.SmoothedClassifier(
@@ -65,6 +64,7 @@ async function main(): Promise<void> {
     const seconds = (performance.now() - t0) / 1000;
     const mem = process.memoryUsage();
     out({
+      callInputs: g.callSize.inputs,
       maxRssAfterLoadKiB,
       maxRssKiB: kib(),
       rssEndKiB: Math.round(mem.rss / 1024),

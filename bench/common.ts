@@ -5,8 +5,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { cpus, loadavg, release, totalmem, availableParallelism } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { cpus, loadavg, release, totalmem, availableParallelism, tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -44,18 +44,27 @@ export async function loadLibrary(source: LibrarySource): Promise<Library> {
 // ------------------------------------------------------------------------------------- what is measured
 
 export interface ModelSpec {
-  key: 'fmnist' | 'cifar10';
-  /** model folder (model.onnx + model.json) */
+  key: 'fmnist' | 'cifar10' | 'light';
+  /** model folder (model.onnx + model.json), relative to the repository or absolute */
   model: string;
-  /** PyTorch architecture in training/train.py */
-  arch: 'fmnist_cnn' | 'cifar_cnn';
+  /** PyTorch architecture in training/train.py (null: no PyTorch comparison) */
+  arch: 'fmnist_cnn' | 'cifar_cnn' | null;
   sigma: number;
 }
+
+/** Where bench/light_model.py writes the light model (random weights; only its speed matters). */
+export const LIGHT_MODEL_DIR = join(tmpdir(), 'smooth-reduce-bench-light-cnn');
 
 export const MODELS: ModelSpec[] = [
   { key: 'fmnist', model: 'models/fmnist-cnn-s025', arch: 'fmnist_cnn', sigma: 0.25 },
   { key: 'cifar10', model: 'models/cifar10-cnn-s025', arch: 'cifar_cnn', sigma: 0.25 },
+  { key: 'light', model: LIGHT_MODEL_DIR, arch: null, sigma: 0.25 },
 ];
+
+/** The model folder of a spec, absolute. */
+export function modelDir(m: ModelSpec): string {
+  return resolve(ROOT, m.model);
+}
 
 export interface ConfigSpec {
   name: string;
@@ -90,7 +99,7 @@ export function modelByKey(key: string): ModelSpec {
 
 /** The data set of a model: the bundled Fashion-MNIST sample, or the CIFAR-10 JPEG test folder. */
 export function dataPath(key: ModelSpec['key'], cifarData?: string): string | null {
-  if (key === 'fmnist') return join(ROOT, 'data', 'fashion-mnist-sample');
+  if (key === 'fmnist' || key === 'light') return join(ROOT, 'data', 'fashion-mnist-sample');
   const candidates = [
     cifarData,
     process.env.CIFAR_DIR,

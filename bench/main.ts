@@ -36,6 +36,8 @@ import {
   loadLibrary,
   machineInfo,
   modelByKey,
+  modelDir,
+  LIGHT_MODEL_DIR,
   packageVersion,
   round,
   smoothingOptions,
@@ -57,6 +59,7 @@ import {
   memoryTable,
   profileTable,
   rawTable,
+  referenceBatchTable,
   referenceTable,
 } from './results.js';
 import { writeReport } from './report.js';
@@ -64,10 +67,15 @@ import { writeReport } from './report.js';
 const HELP = `npm run bench -- [options]
 
   --quick                 smoke run (~2 minutes): small n, few configurations
-  --models LIST           fmnist,cifar10 (default both; CIFAR-10 needs the JPEG test folder)
+  --models LIST           fmnist,cifar10,light (default all; CIFAR-10 needs the JPEG test folder, light
+                          a random-weight CNN that bench/light_model.py writes with PyTorch)
   --configs LIST          rs,max9,mean9,max25,mean25 (default all)
   --threads T             ONNX Runtime intra-op threads and torch threads (default os.availableParallelism())
-  --batch B               noisy samples per model call (default 400, the library's default)
+  --batch B               noisy samples per step for the reference, memory and profile runs (default 400)
+  --batches LIST          certify throughput at each of these --batch values (default 100,400,1000,2000)
+  --raw-sizes LIST        raw ORT: model inputs per session.run (default 64,256,1024,4096)
+  --ref-batches LIST      PyTorch comparison of RS at each batch (default 100,400,1000; all
+                          --ref-configs at --batch)
   --n0 N0 --n N           certify throughput: samples (default 100 and 10,000)
   --inputs K              certify throughput: inputs per configuration (default 1)
   --alpha A --seed S      (default 0.001, 0)
@@ -76,9 +84,9 @@ const HELP = `npm run bench -- [options]
                           PyTorch comparison (default n = 500, 2 inputs, all configurations)
   --no-python             skip the PyTorch comparison
   --python PATH           interpreter with torch, onnx, scipy (default /usr/bin/python3)
-  --memory LIST           model:config:n entries, one child process each, or "none"
-                          (default fmnist:rs:10000,fmnist:rs:1000000,fmnist:mean9:10000,
-                          cifar10:rs:10000,cifar10:rs:100000,cifar10:mean25:1000)
+  --memory LIST           model:config:n[:batch] entries, one child process each, or "none"
+                          (default fmnist:rs:10000,fmnist:rs:1000000,fmnist:mean25:2000:2000,
+                          cifar10:rs:10000,cifar10:rs:100000,cifar10:mean25:1000:400,cifar10:mean25:1000:2000)
   --profile-forwards F    forward passes per profiled certification (default 20,000; 0 = no profiles)
   --profile-configs LIST  configurations to profile (default all)
   --profile-dir DIR       keep the .cpuprofile files there (default: a temporary folder, deleted)
@@ -94,6 +102,9 @@ interface Options {
   configs: ConfigSpec[];
   threads: number;
   batch: number;
+  batches: number[];
+  rawSizes: number[];
+  refBatches: number[];
   n0: number;
   n: number;
   inputs: number;
@@ -104,7 +115,7 @@ interface Options {
   refInputs: number;
   refConfigs: ConfigSpec[];
   python: string | null;
-  memory: { model: string; config: string; n: number }[];
+  memory: { model: string; config: string; n: number; batch: number | null }[];
   profileForwards: number;
   profileConfigs: ConfigSpec[];
   profileDir: string | null;
@@ -124,6 +135,9 @@ function parseOptions(argv: string[]): Options | null {
       configs: { type: 'string' },
       threads: { type: 'string' },
       batch: { type: 'string' },
+      batches: { type: 'string' },
+      'raw-sizes': { type: 'string' },
+      'ref-batches': { type: 'string' },
       n0: { type: 'string' },
       n: { type: 'string' },
       inputs: { type: 'string' },
@@ -165,6 +179,9 @@ function parseOptions(argv: string[]): Options | null {
   const defaults = quick
     ? {
         configs: 'rs,mean9',
+        batches: '400',
+        rawSizes: '256,1024',
+        refBatches: '400',
         n: 400,
         inputs: 1,
         rawSeconds: 1,
@@ -177,6 +194,9 @@ function parseOptions(argv: string[]): Options | null {
       }
     : {
         configs: CONFIGS.map((c) => c.name).join(','),
+        batches: '100,400,1000,2000',
+        rawSizes: '64,256,1024,4096',
+        refBatches: '100,400,1000',
         n: 10_000,
         inputs: 1,
         rawSeconds: 5,
@@ -184,7 +204,8 @@ function parseOptions(argv: string[]): Options | null {
         refInputs: 2,
         refConfigs: CONFIGS.map((c) => c.name).join(','),
         memory:
-          'fmnist:rs:10000,fmnist:rs:1000000,fmnist:mean9:10000,cifar10:rs:10000,cifar10:rs:100000,cifar10:mean25:1000',
+          'fmnist:rs:10000,fmnist:rs:1000000,fmnist:mean25:2000:2000,cifar10:rs:10000,cifar10:rs:100000,' +
+          'cifar10:mean25:1000:400,cifar10:mean25:1000:2000',
         profileForwards: 20_000,
         profileConfigs: CONFIGS.map((c) => c.name).join(','),
       };
@@ -198,12 +219,15 @@ function parseOptions(argv: string[]): Options | null {
     (v.memory ?? defaults.memory) === 'none'
       ? []
       : list(v.memory, defaults.memory, (e) => {
-          const [model, config, n] = e.split(':');
+          const [model, config, n, b] = e.split(':');
           modelByKey(model);
           configByName(config);
           const count = Number(n);
           if (!Number.isInteger(count) || count < 1) throw new Error(`--memory: bad n in ${e}`);
-          return { model, config, n: count };
+          const batch = b === undefined ? null : Number(b);
+          if (batch !== null && !(Number.isInteger(batch) && batch >= 1))
+            throw new Error(`--memory: bad batch in ${e}`);
+          return { model, config, n: count, batch };
         });
   const o: Options = {
     mode,
@@ -211,6 +235,9 @@ function parseOptions(argv: string[]): Options | null {
     configs: list(v.configs, defaults.configs, configByName),
     threads: num(v.threads, availableParallelism(), 'threads'),
     batch: num(v.batch, 400, 'batch'),
+    batches: list(v.batches, defaults.batches, (x) => num(x, 0, 'batches')),
+    rawSizes: list(v['raw-sizes'], defaults.rawSizes, (x) => num(x, 0, 'raw-sizes')),
+    refBatches: list(v['ref-batches'], defaults.refBatches, (x) => num(x, 0, 'ref-batches')),
     n0: num(v.n0, 100, 'n0'),
     n: num(v.n, defaults.n, 'n'),
     inputs: num(v.inputs, defaults.inputs, 'inputs'),
@@ -240,6 +267,14 @@ function parseOptions(argv: string[]): Options | null {
     if (!Number.isInteger(x) || x < 1) throw new Error(`--${k} must be a positive integer, got ${x}`);
   }
   if (o.n0 > o.n || o.n0 > o.refN) throw new Error('--n0 must not exceed --n and --ref-n');
+  for (const [k, xs] of [
+    ['batches', o.batches],
+    ['raw-sizes', o.rawSizes],
+    ['ref-batches', o.refBatches],
+  ] as const) {
+    if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < 1))
+      throw new Error(`--${k} must list positive integers`);
+  }
   return o;
 }
 
@@ -274,14 +309,9 @@ function lastJsonLine<T>(stdout: string, what: string): T {
 
 // ------------------------------------------------------------------------------------ 1. raw ORT
 
-async function rawThroughput(
-  o: Options,
-  model: ModelSpec,
-  shape: number[],
-  ks: number[],
-): Promise<RawResult[]> {
+async function rawThroughput(o: Options, model: ModelSpec, shape: number[]): Promise<RawResult[]> {
   // The library's session options (src/models/onnx-classifier.ts)
-  const session = await ort.InferenceSession.create(readFileSync(join(ROOT, model.model, 'model.onnx')), {
+  const session = await ort.InferenceSession.create(readFileSync(join(modelDir(model), 'model.onnx')), {
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: o.threads,
@@ -289,8 +319,7 @@ async function rawThroughput(
   const size = shape[0] * shape[1] * shape[2];
   const out: RawResult[] = [];
   try {
-    for (const k of ks) {
-      const batchInputs = o.batch * k;
+    for (const batchInputs of o.rawSizes) {
       const data = new Float32Array(batchInputs * size);
       for (let i = 0; i < data.length; i++) data[i] = Math.random();
       const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, [batchInputs, ...shape]) };
@@ -304,7 +333,7 @@ async function rawThroughput(
         elapsed = performance.now() - start;
       }
       const seconds = elapsed / 1000;
-      out.push({ k, batchInputs, runs, seconds, forwardsPerSec: (runs * batchInputs) / seconds });
+      out.push({ batchInputs, runs, seconds, forwardsPerSec: (runs * batchInputs) / seconds });
       log(
         `${model.key} raw ORT, ${batchInputs} inputs per run: ${Math.round((runs * batchInputs) / seconds)} forward passes/s`,
       );
@@ -355,15 +384,18 @@ async function certifyInputs(
   inputs: Input[],
   n0: number,
   n: number,
-): Promise<{ seconds: number; results: CertifyInputResult[] }> {
-  const settings = { n0, n, alpha: o.alpha, batch: o.batch, seed: o.seed };
-  // warm-up: two batches at the configuration's model-call size, so ORT's arena and the JIT are ready
+  batch = o.batch,
+): Promise<{ seconds: number; callInputs: number; results: CertifyInputResult[] }> {
+  const settings = { n0, n, alpha: o.alpha, batch, seed: o.seed };
+  // warm-up until the call size is measured (the sizer is shared by every SmoothedClassifier of
+  // this classifier and geometry), so that ORT's arena and the JIT are ready
   const warm = new lib.smoothed.SmoothedClassifier(
     classifier,
     dataShape,
-    smoothingOptions(lib, model, config, { ...settings, n: Math.min(n, 2 * o.batch) }),
+    smoothingOptions(lib, model, config, { ...settings, n: Math.max(n0, Math.min(n, 2000)) }),
   );
-  await warm.certify({ pixels: inputs[0].pixels, index: inputs[0].index });
+  for (let i = 0; i < 50 && !warm.callSize.settled; i++)
+    await warm.certify({ pixels: inputs[0].pixels, index: inputs[0].index });
   const g = new lib.smoothed.SmoothedClassifier(
     classifier,
     dataShape,
@@ -387,7 +419,7 @@ async function certifyInputs(
       seconds: dt,
     });
   }
-  return { seconds, results };
+  return { seconds, callInputs: g.callSize.inputs, results };
 }
 
 // -------------------------------------------------------------------------------- 3. reference
@@ -454,7 +486,7 @@ async function reference(
 
     // PyTorch
     const spec = {
-      model: join(ROOT, model.model, 'model.onnx'),
+      model: join(modelDir(model), 'model.onnx'),
       arch: model.arch,
       inputs: join(dir, 'inputs.f32'),
       shape: [dataShape.channels, dataShape.height, dataShape.width],
@@ -554,21 +586,25 @@ async function memory(o: Options, model: ModelSpec, data: string, index: number)
       n0: o.n0,
       n: m.n,
       alpha: o.alpha,
-      batch: o.batch,
+      batch: m.batch ?? o.batch,
       seed: o.seed,
     };
-    log(`${model.key} memory: ${m.config} n = ${m.n} in a child process ...`);
+    log(`${model.key} memory: ${m.config} n = ${m.n}, --batch ${spec.batch} in a child process ...`);
     const res = await runChild(process.execPath, childArgs('memory', spec), 'memory child');
     if (res.code !== 0) throw new Error(`memory child failed (exit ${res.code ?? res.signal})`);
-    const r = lastJsonLine<{ maxRssAfterLoadKiB: number; maxRssKiB: number; seconds: number }>(
-      res.stdout,
-      'memory',
-    );
+    const r = lastJsonLine<{
+      maxRssAfterLoadKiB: number;
+      maxRssKiB: number;
+      seconds: number;
+      callInputs: number;
+    }>(res.stdout, 'memory');
     const forwards = (o.n0 + m.n) * config.k;
     out.push({
       config: m.config,
       k: config.k,
       n: m.n,
+      batch: spec.batch,
+      callInputs: r.callInputs,
       maxRssAfterLoadMiB: round(r.maxRssAfterLoadKiB / 1024, 1),
       maxRssMiB: round(r.maxRssKiB / 1024, 1),
       seconds: r.seconds,
@@ -628,7 +664,7 @@ async function profiles(o: Options, model: ModelSpec, data: string, index: numbe
 
 async function benchModel(lib: Library, o: Options, model: ModelSpec, dataDir: string): Promise<ModelResult> {
   const data = lib.data.openDataset(dataDir);
-  const classifier = await lib.onnx.OnnxClassifier.load(join(ROOT, model.model), { threads: o.threads });
+  const classifier = await lib.onnx.OnnxClassifier.load(modelDir(model), { threads: o.threads });
   const shape = [classifier.inputShape.channels, classifier.inputShape.height, classifier.inputShape.width];
   const resize = [shape[0], data.shape.height + 4, data.shape.width + 4];
   const load = async (indices: number[]) =>
@@ -648,66 +684,103 @@ async function benchModel(lib: Library, o: Options, model: ModelSpec, dataDir: s
     raw: [],
     certify: [],
     reference: null,
+    referenceBatches: [],
     memory: [],
     profile: [],
   };
   try {
-    // 1. raw ORT at every model-call size the configurations use
-    const ks = [...new Set(o.configs.map((c) => c.k))].sort((a, b) => a - b);
-    result.raw = await rawThroughput(o, model, shape, ks);
+    // 1. raw ORT over a range of model-call sizes: the best is what certify is compared with
+    result.raw = await rawThroughput(o, model, shape);
+    const raw = Math.max(...result.raw.map((x) => x.forwardsPerSec));
 
-    // 2. certify throughput
+    // 2. certify throughput at every --batch
     const inputs = await load(spreadIndices(data.size, o.inputs));
-    for (const c of o.configs) {
-      const r = await certifyInputs(lib, o, classifier, data.shape, model, c, inputs, o.n0, o.n);
-      const forwards = inputs.length * (o.n0 + o.n) * c.k;
-      const raw = result.raw.find((x) => x.k === c.k)!.forwardsPerSec;
-      const fps = forwards / r.seconds;
-      // the same certifications on a model that costs nothing: the library's own time per forward pass
-      const free = await certifyInputs(
-        lib,
-        o,
-        new NullClassifier(classifier),
-        data.shape,
-        model,
-        c,
-        inputs,
-        o.n0,
-        o.n,
-      );
-      const overhead = free.seconds / forwards;
-      const cr: CertifyResult = {
-        config: c.name,
-        k: c.k,
-        n0: o.n0,
-        n: o.n,
-        inputs: inputs.length,
-        seconds: r.seconds,
-        forwardsPerSec: fps,
-        rawForwardsPerSec: raw,
-        ratio: fps / raw,
-        overheadMicrosPerForward: overhead * 1e6,
-        expectedRatio: 1 / (1 + overhead * raw),
-        secondsPerCertificate: r.seconds / inputs.length,
-        results: r.results,
-      };
-      result.certify.push(cr);
-      log(
-        `${model.key} certify ${c.name}: ${Math.round(fps)} forward passes/s, ratio ${cr.ratio.toFixed(3)} to raw ORT ` +
-          `(library overhead ${(overhead * 1e6).toFixed(2)} us per forward pass: expected ratio ${cr.expectedRatio.toFixed(3)})`,
-      );
+    for (const batch of o.batches) {
+      for (const c of o.configs) {
+        const r = await certifyInputs(lib, o, classifier, data.shape, model, c, inputs, o.n0, o.n, batch);
+        const forwards = inputs.length * (o.n0 + o.n) * c.k;
+        const fps = forwards / r.seconds;
+        // the same certifications on a model that costs nothing: the library's own time per forward pass
+        const free = await certifyInputs(
+          lib,
+          o,
+          new NullClassifier(classifier),
+          data.shape,
+          model,
+          c,
+          inputs,
+          o.n0,
+          o.n,
+          batch,
+        );
+        const overhead = free.seconds / forwards;
+        const cr: CertifyResult = {
+          config: c.name,
+          k: c.k,
+          batch,
+          callInputs: r.callInputs,
+          n0: o.n0,
+          n: o.n,
+          inputs: inputs.length,
+          seconds: r.seconds,
+          forwardsPerSec: fps,
+          rawForwardsPerSec: raw,
+          ratio: fps / raw,
+          overheadMicrosPerForward: overhead * 1e6,
+          expectedRatio: 1 / (1 + overhead * raw),
+          secondsPerCertificate: r.seconds / inputs.length,
+          results: r.results,
+        };
+        result.certify.push(cr);
+        log(
+          `${model.key} certify ${c.name} --batch ${batch}: ${Math.round(fps)} forward passes/s in calls of ${r.callInputs} inputs, ` +
+            `ratio ${cr.ratio.toFixed(3)} to the best raw ORT (library overhead ${(overhead * 1e6).toFixed(2)} us per forward pass: ` +
+            `expected ratio ${cr.expectedRatio.toFixed(3)})`,
+        );
+      }
     }
 
     // 3. PyTorch reference
-    if (o.python && o.refConfigs.length > 0) {
+    if (o.python && o.refConfigs.length > 0 && model.arch) {
       const refInputs = await load(spreadIndices(data.size, o.refInputs));
       try {
         result.reference = await reference(lib, o, classifier, data.shape, model, refInputs, resize);
+        // RS at the other batch sizes: PyTorch's forward throughput against ORT's, end to end
+        const rs = configByName('rs');
+        for (const batch of o.refBatches) {
+          const r =
+            batch === o.batch
+              ? result.reference
+              : await reference(
+                  lib,
+                  { ...o, batch, refConfigs: [rs] },
+                  classifier,
+                  data.shape,
+                  model,
+                  refInputs,
+                  resize,
+                );
+          const c = r.configs.find((x) => x.config === 'rs');
+          if (!c) continue;
+          const forwards = r.inputs * (r.n0 + r.n);
+          const rawAtBatch = (await rawThroughput({ ...o, rawSizes: [batch] }, model, shape))[0]
+            .forwardsPerSec;
+          result.referenceBatches.push({
+            batch,
+            ortRawForwardsPerSec: rawAtBatch,
+            pytorchModelForwardsPerSec: forwards / c.pythonModelSeconds,
+            libraryForwardsPerSec: forwards / c.nodeSeconds,
+            pythonForwardsPerSec: forwards / c.pythonSeconds,
+          });
+        }
       } catch (e) {
         result.referenceSkipped = (e as Error).message;
         log(`${model.key} reference skipped: ${(e as Error).message}`);
       }
-    } else result.referenceSkipped = 'not requested (--no-python)';
+    } else
+      result.referenceSkipped = model.arch
+        ? 'not requested (--no-python)'
+        : 'no PyTorch architecture for this model';
   } finally {
     await classifier.dispose();
   }
@@ -738,6 +811,7 @@ function printTables(r: BenchResult): void {
     w(certifyTable(m));
     w(`\n3. PyTorch reference (n0 ${r.settings.n0}, n ${r.settings.refN})\n`);
     w(referenceTable(m));
+    if (m.referenceBatches.length) w('\n' + referenceBatchTable(m));
     if (m.reference?.python.logitsCheck) {
       const l = m.reference.python.logitsCheck;
       w(
@@ -781,6 +855,13 @@ async function main(): Promise<void> {
   const skipped: string[] = [];
   const models: ModelResult[] = [];
   for (const model of o.models) {
+    if (model.key === 'light' && !lightModel(o)) {
+      skipped.push(
+        `light: bench/light_model.py could not write the light model (needs ${o.python ?? 'python'} with torch)`,
+      );
+      log(skipped[skipped.length - 1]);
+      continue;
+    }
     const dir = dataPath(model.key, o.cifarData) ?? extractCifar();
     if (!dir) {
       skipped.push(`${model.key}: no CIFAR-10 JPEG test folder (pass --cifar-data or set CIFAR_DIR)`);
@@ -828,6 +909,9 @@ async function main(): Promise<void> {
       lib: o.lib,
       threads: o.threads,
       batch: o.batch,
+      batches: o.batches,
+      rawSizes: o.rawSizes,
+      refBatches: o.refBatches,
       alpha: o.alpha,
       seed: o.seed,
       n0: o.n0,
@@ -867,6 +951,17 @@ async function formatJson(value: unknown, path: string): Promise<string> {
   } catch {
     return text; // prettier is a dev dependency
   }
+}
+
+/** Writes the light model with PyTorch (bench/light_model.py) unless it is there; false if it cannot. */
+function lightModel(o: Options): boolean {
+  if (existsSync(join(LIGHT_MODEL_DIR, 'model.onnx'))) return true;
+  const python = o.python ?? '/usr/bin/python3';
+  log(`writing the light model to ${LIGHT_MODEL_DIR} (${python} bench/light_model.py)`);
+  const res = spawnSync(python, [join(ROOT, 'bench', 'light_model.py'), LIGHT_MODEL_DIR], {
+    stdio: 'inherit',
+  });
+  return res.status === 0 && existsSync(join(LIGHT_MODEL_DIR, 'model.onnx'));
 }
 
 /** The CIFAR-10 JPEG archive of the shared data sets, extracted once to the temporary folder. */

@@ -13,8 +13,6 @@ export const TARGET_RATIO = 0.9;
 export const TARGET_SPEEDUP = 5;
 
 export interface RawResult {
-  /** model inputs per noisy sample of the configurations this batch serves */
-  k: number;
   /** model inputs per session.run */
   batchInputs: number;
   runs: number;
@@ -36,13 +34,17 @@ export interface CertifyInputResult {
 export interface CertifyResult {
   config: string;
   k: number;
+  /** --batch: noisy samples per step */
+  batch: number;
+  /** model inputs per call, as the library measured it */
+  callInputs: number;
   n0: number;
   n: number;
   inputs: number;
   seconds: number;
   /** inputs * (n0 + n) * k / seconds */
   forwardsPerSec: number;
-  /** raw ORT forward passes/s at batch * k model inputs per call */
+  /** the best raw ORT forward passes/s over the call sizes measured */
   rawForwardsPerSec: number;
   ratio: number;
   /** the library's own time per forward pass: the same certifications on a model that costs nothing */
@@ -96,10 +98,22 @@ export interface ReferenceResult {
   configs: ReferenceConfigResult[];
 }
 
+export interface ReferenceBatchResult {
+  batch: number;
+  /** raw ORT at `batch` inputs per call */
+  ortRawForwardsPerSec: number;
+  /** PyTorch's forward passes per second inside the model calls of its certification */
+  pytorchModelForwardsPerSec: number;
+  libraryForwardsPerSec: number;
+  pythonForwardsPerSec: number;
+}
+
 export interface MemoryResult {
   config: string;
   k: number;
   n: number;
+  batch: number;
+  callInputs: number;
   maxRssAfterLoadMiB: number;
   maxRssMiB: number;
   seconds: number;
@@ -126,6 +140,8 @@ export interface ModelResult {
   certify: CertifyResult[];
   reference: ReferenceResult | null;
   referenceSkipped?: string;
+  /** RS against PyTorch at several batch sizes */
+  referenceBatches: ReferenceBatchResult[];
   memory: MemoryResult[];
   profile: ProfileResult[];
 }
@@ -149,6 +165,9 @@ export interface BenchResult {
     lib: string;
     threads: number;
     batch: number;
+    batches: number[];
+    rawSizes: number[];
+    refBatches: number[];
     alpha: number;
     seed: number;
     n0: number;
@@ -199,15 +218,45 @@ const label = (config: string) =>
   })[config] ?? config;
 
 export function rawTable(m: ModelResult): string {
+  const best = Math.max(...m.raw.map((r) => r.forwardsPerSec));
   return table(
-    ['model inputs per run', 'serves', 'runs', 'seconds', 'forward passes/s'],
+    ['model inputs per run', 'runs', 'seconds', 'forward passes/s', 'of the best'],
     m.raw.map((r) => [
       fmt.int(r.batchInputs),
-      r.k === 1 ? 'RS (k = 1)' : `k = ${r.k} patches`,
       r.runs,
       fmt.num(r.seconds, 1),
       fmt.int(r.forwardsPerSec),
+      fmt.num(r.forwardsPerSec / best, 3),
     ]),
+  );
+}
+
+export function referenceBatchTable(m: ModelResult): string {
+  return table(
+    [
+      '--batch',
+      'raw ORT fwd/s',
+      'PyTorch model fwd/s',
+      'ceiling (ORT / PyTorch raw)',
+      'library fwd/s',
+      'PyTorch certify fwd/s',
+      'end-to-end speed-up',
+      'of the ceiling',
+    ],
+    m.referenceBatches.map((b) => {
+      const ceiling = b.ortRawForwardsPerSec / b.pytorchModelForwardsPerSec;
+      const e2e = b.libraryForwardsPerSec / b.pythonForwardsPerSec;
+      return [
+        b.batch,
+        fmt.int(b.ortRawForwardsPerSec),
+        fmt.int(b.pytorchModelForwardsPerSec),
+        fmt.num(ceiling, 2) + 'x',
+        fmt.int(b.libraryForwardsPerSec),
+        fmt.int(b.pythonForwardsPerSec),
+        fmt.num(e2e, 2) + 'x',
+        fmt.num(e2e / ceiling, 2),
+      ];
+    }),
   );
 }
 
@@ -216,13 +265,15 @@ export function certifyTable(m: ModelResult): string {
     [
       'configuration',
       'k',
+      '--batch',
+      'call inputs',
       'inputs',
       'n0 + n',
       'forward passes',
       'seconds',
       's / certificate',
       'forward passes/s',
-      'raw ORT /s',
+      'best raw ORT /s',
       'ratio',
       `>= ${TARGET_RATIO}`,
       'library us / forward',
@@ -231,6 +282,8 @@ export function certifyTable(m: ModelResult): string {
     m.certify.map((c) => [
       label(c.config),
       c.k,
+      c.batch,
+      fmt.int(c.callInputs),
       c.inputs,
       fmt.int(c.n0 + c.n),
       fmt.int(c.inputs * (c.n0 + c.n) * c.k),
@@ -335,10 +388,21 @@ export function referenceDetailTable(m: ModelResult): string {
 
 export function memoryTable(m: ModelResult): string {
   return table(
-    ['configuration', 'n', 'peak RSS after load', 'peak RSS', 'seconds', 's per 10^6 forward passes'],
+    [
+      'configuration',
+      'n',
+      '--batch',
+      'call inputs',
+      'peak RSS after load',
+      'peak RSS',
+      'seconds',
+      's per 10^6 forward passes',
+    ],
     m.memory.map((x) => [
       label(x.config),
       fmt.int(x.n),
+      x.batch ?? '-',
+      x.callInputs ? fmt.int(x.callInputs) : '-',
       fmt.mib(x.maxRssAfterLoadMiB),
       fmt.mib(x.maxRssMiB),
       fmt.num(x.seconds, 1),

@@ -200,6 +200,20 @@ export class SmoothedClassifier {
     return center.length * samplerDeviation(this.options.sigma, this.grid, bound);
   }
 
+  /**
+   * Model inputs per call: measured on the first calls (see sampling/call-size.ts), fixed once
+   * `settled`; `bytesPerInput` is the memory per model input the budget is applied with.
+   */
+  get callSize(): { inputs: number; settled: boolean; bytesPerInput: number } {
+    const copies = this.reducer.geometry.copies;
+    const sizer = this.sampler.sizerFor(copies);
+    return {
+      inputs: sizer.samples * copies,
+      settled: sizer.isSettled,
+      bytesPerInput: sizer.measuredBytesPerInput,
+    };
+  }
+
   /** PREDICT (Cohen et al., Pseudocode): the smoothed class, or abstain when the test is not significant. */
   async predict(input: InputToSmooth): Promise<PredictResult> {
     const index = input.index ?? 0;
