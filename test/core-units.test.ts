@@ -418,11 +418,13 @@ describe('sampling/sampler', () => {
     positions: [],
   });
 
-  it('batches of at most `batch` samples, every sample counted once', async () => {
+  it('calls of whole samples, sized by the call sizer (not by `batch`), every sample counted once', async () => {
     const { f, calls } = thresholdClassifier(3, 0);
     const sampler = new Sampler(f, { batch: 4, reduction: 'max', aggregate: 'logits', grid });
     const counts = await sampler.votes(identityPlan(new Float32Array(3)), sigma, new GaussianRng(1, 0))(10);
-    assert.deepEqual(calls, [4, 4, 2]);
+    // the call-size ladder starts at one sample and doubles (sampling/call-size.ts); each size is
+    // used twice, as the next call is drawn while the previous one is scored
+    assert.deepEqual(calls, [1, 1, 2, 2, 4]);
     assert.equal(counts[0] + counts[1], 10);
   });
 
@@ -472,7 +474,7 @@ describe('sampling/sampler', () => {
     )(12);
     // per sample: patch 0 far below 0 (logit -1), patch 1 far above (logit +1): max says class 1
     assert.deepEqual([...max], [0, 12]);
-    assert.deepEqual(calls, [10, 10, 4], 'model inputs per call: samples x copies');
+    assert.deepEqual(calls, [2, 2, 4, 4, 8, 4], 'model inputs per call: samples x copies');
     // mean of logits [0,-1] and [0,1] is [0, 0]: a tie, which goes to class 0
     const mean = await new Sampler(f, { batch: 5, reduction: 'mean', aggregate: 'logits', grid }).votes(
       plan,
