@@ -15,6 +15,7 @@ import { OptionsError } from './core/params.js';
 import type { Shape3 } from './core/shape.js';
 import {
   ABSTAIN,
+  type VoteSource,
   certifyVotes,
   certifyVotesAdaptive,
   certifyVotesInputSpecific,
@@ -71,6 +72,31 @@ export interface FloatingPointRecord {
   written: string;
 }
 
+/** Where a certification stands, reported after every chunk of samples (see RunHooks). */
+export interface SamplingProgress {
+  /** 'selection': the n0 samples that pick the class; 'estimation': the samples that certify it */
+  phase: 'selection' | 'estimation';
+  /** samples drawn so far in this phase */
+  drawn: number;
+  /** samples this phase will draw at most (n0, or n) */
+  total: number;
+  /** votes per class so far in this phase (a live view: copy it to keep it) */
+  counts: Uint32Array;
+}
+
+/**
+ * Optional hooks of one certify / predict call. They change nothing in the result: a chunked run
+ * draws the same noise in the same order (noise is drawn per sample), so counts are identical.
+ */
+export interface RunHooks {
+  /** stops sampling at the next chunk; the call then rejects with the signal's reason */
+  signal?: AbortSignal;
+  /** called after every chunk of samples */
+  onProgress?: (progress: SamplingProgress) => void;
+  /** samples per chunk (default: the batch size) */
+  chunk?: number;
+}
+
 export interface PredictResult {
   prediction: number;
   pValue: number;
@@ -119,11 +145,15 @@ export class SmoothedClassifier {
    * CERTIFY (Cohen et al., Pseudocode): class and input-space L2 radius, or abstain; with
    * `adaptiveRadius`, the sequential variant that stops once that radius is decided.
    */
-  async certify(input: InputToSmooth): Promise<CertifyResult> {
+  async certify(input: InputToSmooth, hooks: RunHooks = {}): Promise<CertifyResult> {
     const index = input.index ?? 0;
     this.checkRange(input.pixels, index);
     const plan = this.reducer.prepare(input.pixels, index);
-    const votes = this.sampler.votes(plan, this.options.sigma, new GaussianRng(this.options.seed, index));
+    const votes = this.observe(
+      this.sampler.votes(plan, this.options.sigma, new GaussianRng(this.options.seed, index)),
+      hooks,
+      true,
+    );
     const { adaptiveRadius = null, looks = 5, sampleLoss = null } = this.options;
     const deduction = this.deduction(plan.center);
     const params = { ...this.options, deduction };
@@ -215,12 +245,54 @@ export class SmoothedClassifier {
   }
 
   /** PREDICT (Cohen et al., Pseudocode): the smoothed class, or abstain when the test is not significant. */
-  async predict(input: InputToSmooth): Promise<PredictResult> {
+  async predict(input: InputToSmooth, hooks: RunHooks = {}): Promise<PredictResult> {
     const index = input.index ?? 0;
     this.checkRange(input.pixels, index);
     const plan = this.reducer.prepare(input.pixels, index);
-    const votes = this.sampler.votes(plan, this.options.sigma, new GaussianRng(this.options.seed, index));
+    const votes = this.observe(
+      this.sampler.votes(plan, this.options.sigma, new GaussianRng(this.options.seed, index)),
+      hooks,
+      false,
+    );
     return predictVotes(votes, this.options);
+  }
+
+  /**
+   * The vote source seen through the hooks: each request is drawn in chunks, with a progress report
+   * and a cancellation check after each. The first request of CERTIFY is the selection; the others
+   * (one, or one per look of adaptive certification) add up to the estimation.
+   */
+  private observe(votes: VoteSource, hooks: RunHooks, selectionFirst: boolean): VoteSource {
+    const { signal, onProgress } = hooks;
+    if (!signal && !onProgress) return votes;
+    const chunk = hooks.chunk ?? this.options.batch;
+    let call = 0;
+    let estimation: Uint32Array | null = null;
+    let estimated = 0;
+    return async (num) => {
+      const selection = selectionFirst && call++ === 0;
+      const counts = new Uint32Array(this.classifier.numClasses);
+      const phaseCounts = selection ? counts : (estimation ??= new Uint32Array(counts.length));
+      const total = selection ? this.options.n0 : this.options.n;
+      let drawn = 0;
+      while (drawn < num) {
+        signal?.throwIfAborted();
+        const size = Math.min(chunk, num - drawn);
+        const part = await votes(size);
+        for (let c = 0; c < counts.length; c++) counts[c] += part[c];
+        if (!selection) for (let c = 0; c < counts.length; c++) phaseCounts[c] += part[c];
+        drawn += size;
+        if (!selection) estimated += size;
+        onProgress?.({
+          phase: selection ? 'selection' : 'estimation',
+          drawn: selection ? drawn : estimated,
+          total,
+          counts: phaseCounts,
+        });
+      }
+      signal?.throwIfAborted();
+      return counts;
+    };
   }
 }
 

@@ -21,6 +21,7 @@ import { register as registerPlot } from './plot.js';
 import { register as registerQueue } from './queue.js';
 import { createProgress, progressMode } from './progress.js';
 import { type OutputStreams, defaultStreams } from './streams.js';
+import { register as registerServe } from './serve.js';
 
 const num = (v: string) => {
   const x = Number(v);
@@ -368,6 +369,7 @@ export function buildProgram(streams: OutputStreams = defaultStreams): Command {
   registerPlot(program, streams);
   registerCompare(program, streams);
   registerQueue(program, streams);
+  registerServe(program, streams);
   return program;
 }
 

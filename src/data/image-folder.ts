@@ -298,16 +298,7 @@ export class ImageFolderDataset implements Dataset {
     let width: number;
     let height: number;
     try {
-      ({
-        data,
-        info: { width, height },
-      } = await sharp(file, { failOn: 'truncated', ignoreIcc: true })
-        .removeAlpha()
-        .toColourspace('srgb')
-        .raw({ depth: 'uchar' })
-        .toBuffer({ resolveWithObject: true }));
-      if (data.length !== width * height * 3)
-        throw new Error(`decoded ${data.length} bytes for ${width}x${height} RGB`);
+      ({ data, width, height } = await decodeRgb(file));
       if (this.resize) {
         const to = resizedSize(width, height, this.resize);
         if (to.width !== width || to.height !== height) {
@@ -336,17 +327,50 @@ export class ImageFolderDataset implements Dataset {
         `${file}: ${width}x${height} image${this.resize ? ' after resize' : ''}, but the first (${this.files[0]}) is ${this.shape.width}x${this.shape.height}: give a center crop (and resize) to read images of several sizes`,
       );
     }
-    const { channels, height: h, width: w } = this.shape;
-    const plane = h * w;
-    const pixels = new Float32Array(channels * plane);
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        const s = ((y + top) * width + x + left) * 3;
-        const d = y * w + x;
-        if (channels === 1) pixels[d] = luma(data[s], data[s + 1], data[s + 2]) / 255;
-        else for (let c = 0; c < 3; c++) pixels[c * plane + d] = data[s + c] / 255;
-      }
-    }
+    const pixels = rgbToPlanar(data, width, this.shape, top, left);
     return { index, label: this.labels[index], pixels };
   }
+}
+
+/**
+ * Decodes a PNG or JPEG (a file or its bytes) to 8-bit RGB as PIL's `convert('RGB')`: alpha dropped,
+ * any ICC profile ignored. `maxPixels` refuses larger images before decoding them (sharp checks the
+ * header), against decompression bombs.
+ */
+export async function decodeRgb(
+  source: string | Buffer,
+  maxPixels?: number,
+): Promise<{ data: Buffer; width: number; height: number }> {
+  const { data, info } = await sharp(source, {
+    failOn: 'truncated',
+    ignoreIcc: true,
+    ...(maxPixels ? { limitInputPixels: maxPixels } : {}),
+  })
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  const { width, height } = info;
+  if (data.length !== width * height * 3)
+    throw new Error(`decoded ${data.length} bytes for ${width}x${height} RGB`);
+  return { data, width, height };
+}
+
+/**
+ * The `shape` window at (top, left) of an interleaved 8-bit RGB image `width` pixels wide, as
+ * channel-planar [0, 1] pixels: 3 channels, or 1 (PIL's luma).
+ */
+export function rgbToPlanar(data: Uint8Array, width: number, shape: Shape3, top = 0, left = 0): Float32Array {
+  const { channels, height: h, width: w } = shape;
+  const plane = h * w;
+  const pixels = new Float32Array(channels * plane);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const s = ((y + top) * width + x + left) * 3;
+      const d = y * w + x;
+      if (channels === 1) pixels[d] = luma(data[s], data[s + 1], data[s + 2]) / 255;
+      else for (let c = 0; c < 3; c++) pixels[c * plane + d] = data[s + c] / 255;
+    }
+  }
+  return pixels;
 }

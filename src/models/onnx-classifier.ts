@@ -5,7 +5,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import ort from 'onnxruntime-node';
+// a namespace import: worker threads under tsx load this module through require(), where a default import is undefined
+import * as ort from 'onnxruntime-node';
 import { UsageError } from '../core/errors.js';
 import { type Shape3, formatShape } from '../core/shape.js';
 import type { Classifier } from './classifier.js';
