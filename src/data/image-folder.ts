@@ -20,6 +20,9 @@ import sharp from 'sharp';
 import { UsageError } from '../core/errors.js';
 import { formatShape, type Shape3 } from '../core/shape.js';
 import type { Dataset, Input } from './dataset.js';
+import { luma, rgbToPlanar } from './pixels.js';
+
+export { luma, rgbToPlanar };
 
 export interface ImageFolderOptions {
   /** scale the shorter side to this many pixels */
@@ -181,11 +184,6 @@ export function centerCropOffset(size: number, crop: number): number {
   const x = (size - crop) / 2;
   const f = Math.floor(x);
   return x - f === 0.5 ? (f % 2 === 0 ? f : f + 1) : Math.round(x);
-}
-
-/** PIL's RGB -> L: (19595 R + 38470 G + 7471 B + 0x8000) >> 16 (ITU-R 601-2 luma). */
-export function luma(r: number, g: number, b: number): number {
-  return (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16;
 }
 
 function checkSize(name: string, value: number | undefined): void {
@@ -354,23 +352,4 @@ export async function decodeRgb(
   if (data.length !== width * height * 3)
     throw new Error(`decoded ${data.length} bytes for ${width}x${height} RGB`);
   return { data, width, height };
-}
-
-/**
- * The `shape` window at (top, left) of an interleaved 8-bit RGB image `width` pixels wide, as
- * channel-planar [0, 1] pixels: 3 channels, or 1 (PIL's luma).
- */
-export function rgbToPlanar(data: Uint8Array, width: number, shape: Shape3, top = 0, left = 0): Float32Array {
-  const { channels, height: h, width: w } = shape;
-  const plane = h * w;
-  const pixels = new Float32Array(channels * plane);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const s = ((y + top) * width + x + left) * 3;
-      const d = y * w + x;
-      if (channels === 1) pixels[d] = luma(data[s], data[s + 1], data[s + 2]) / 255;
-      else for (let c = 0; c < 3; c++) pixels[c * plane + d] = data[s + c] / 255;
-    }
-  }
-  return pixels;
 }

@@ -12,7 +12,7 @@
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import sharp from 'sharp';
@@ -129,6 +129,8 @@ export async function createService(config: ServeConfig): Promise<Service> {
         FST_ERR_CTP_INVALID_JSON_BODY: 'bad_json',
       } as Record<string, string>
     )[e.code ?? ''];
+    // the rest of a refused body is not read: close the connection rather than leave it half-read
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') reply.header('connection', 'close');
     return reply.code(status).send({ error: kind ?? 'bad_request', message: e.message ?? 'bad request' });
   });
   app.setNotFoundHandler((request, reply) =>
@@ -363,7 +365,7 @@ export async function createService(config: ServeConfig): Promise<Service> {
   if (webRoot && existsSync(join(webRoot, 'index.html'))) {
     // every answer carries the cross-origin isolation headers (onSend below): onnxruntime-web may
     // then use threads (SharedArrayBuffer)
-    await app.register(fastifyStatic, { root: webRoot });
+    await app.register(fastifyStatic, { root: resolve(webRoot) });
   } else {
     app.get('/', async (_request, reply) =>
       reply
