@@ -32,12 +32,18 @@ interface ServeFlags {
   log: boolean;
 }
 
-/** The models shipped with the package (models/<name>/model.onnx), served when no --model is given. */
+/** The model the quick start certifies with: the default of the API and the page. */
+const QUICKSTART_MODEL = 'fmnist-cnn-s025';
+
+/**
+ * The models shipped with the package (models/<name>/model.onnx), served when no --model is given;
+ * the quick start's model first.
+ */
 function bundledModels(): string[] {
   const dir = join(packageRoot, 'models');
   return readdirSync(dir)
     .filter((name) => existsSync(join(dir, name, 'model.onnx')))
-    .sort()
+    .sort((a, b) => Number(b === QUICKSTART_MODEL) - Number(a === QUICKSTART_MODEL) || a.localeCompare(b))
     .map((name) => join(dir, name));
 }
 
