@@ -97,7 +97,13 @@ function classifier(m: ModelInfo): Promise<WebOnnxClassifier> {
     c = fetch(m.url)
       .then((r) => r.arrayBuffer())
       .then((bytes) =>
-        WebOnnxClassifier.load(bytes, shapeOf(m), m.classes.length, m.card.input.normalization != null),
+        WebOnnxClassifier.load(
+          bytes,
+          shapeOf(m),
+          m.classes.length,
+          m.pixelRange,
+          m.card.input.normalization != null,
+        ),
       );
     classifiers.set(m.id, c);
   }
@@ -345,6 +351,7 @@ function recording(f: Classifier, keep: (batch: Float32Array, count: number) => 
   return {
     inputShape: f.inputShape,
     numClasses: f.numClasses,
+    pixelRange: f.pixelRange,
     run(batch, count) {
       if (first) {
         first = false;

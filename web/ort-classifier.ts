@@ -23,13 +23,18 @@ export class WebOnnxClassifier implements Classifier {
     private readonly session: ort.InferenceSession,
     readonly inputShape: Shape3,
     readonly numClasses: number,
+    readonly pixelRange: readonly [number, number],
   ) {}
 
-  /** `normalized`: the model card asks for mean/std outside the graph (not supported here). */
+  /**
+   * `pixelRange`: the model card's (it fixes the sampler's noise grid, as in Node); `normalized`: the
+   * card asks for mean/std outside the graph (not supported here).
+   */
   static async load(
     bytes: ArrayBuffer,
     inputShape: Shape3,
     numClasses: number,
+    pixelRange: readonly [number, number],
     normalized = false,
   ): Promise<WebOnnxClassifier> {
     if (normalized) throw new Error('models that normalise outside the graph are not supported in the page');
@@ -37,7 +42,7 @@ export class WebOnnxClassifier implements Classifier {
       executionProviders: ['wasm'],
       graphOptimizationLevel: 'all',
     });
-    return new WebOnnxClassifier(session, inputShape, numClasses);
+    return new WebOnnxClassifier(session, inputShape, numClasses, pixelRange);
   }
 
   static get threads(): number {

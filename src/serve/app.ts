@@ -17,9 +17,11 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import sharp from 'sharp';
 import { z } from 'zod';
+import { OptionsError, parseOptions } from '../core/params.js';
 import { ABSTAIN } from '../core/smooth.js';
 import { formatShape, shapeSize } from '../core/shape.js';
 import { decodeRgb, rgbToPlanar } from '../data/image-folder.js';
+import { type SmoothingOptions, defaultSmoothingOptions } from '../options.js';
 import { packageRoot, packageVersion } from '../package-root.js';
 import { Metrics } from './metrics.js';
 import { type ServedModel, loadModels, modelInfo } from './models.js';
@@ -247,7 +249,15 @@ export async function createService(config: ServeConfig): Promise<Service> {
 
   async function smooth(command: 'certify' | 'predict', request: FastifyRequest, reply: FastifyReply) {
     const { options, m, pixels } = await parse(request);
-    const sigma = options.sigma ?? m.card.training?.sigma ?? 0.25;
+    const sigma = options.sigma ?? m.card.training?.sigma ?? defaultSmoothingOptions.sigma;
+    let smoothing: SmoothingOptions;
+    try {
+      smoothing = smoothingOptions(options, sigma, batch);
+    } catch (e) {
+      if (e instanceof OptionsError) throw new HttpError(400, 'invalid_options', e.message);
+      throw e;
+    }
+    checkGeometry(smoothing, m);
     const cancel = new Int32Array(new SharedArrayBuffer(4));
     const stop = () => Atomics.store(cancel, 0, 1);
     let timedOut = false;
@@ -269,7 +279,7 @@ export async function createService(config: ServeConfig): Promise<Service> {
         shape: m.shape,
         pixels,
         index: options.index,
-        options: smoothingOptions(options, sigma, batch),
+        options: smoothing,
         cancel,
       });
     } catch (e) {
@@ -373,7 +383,14 @@ export async function createService(config: ServeConfig): Promise<Service> {
         .send('smooth-reduce API (the web page is not built: run npm run build); see /openapi.json\n'),
     );
   }
+  // once closing, answers to the requests in flight close their connections: a kept-alive one would
+  // hold the shutdown until its keep-alive timeout
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
     reply.header('cross-origin-opener-policy', 'same-origin');
     reply.header('cross-origin-embedder-policy', 'require-corp');
     reply.header('cross-origin-resource-policy', 'same-origin');
@@ -383,24 +400,54 @@ export async function createService(config: ServeConfig): Promise<Service> {
     app,
     pool,
     async close() {
-      await app.close();
+      const closed = app.close();
+      // the admitted certifications finish and are answered; then no connection may hold the exit
+      // (a client's kept-alive connection would, until its keep-alive timeout)
+      while (pool.running + pool.queued > 0) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 100));
+      app.server.closeAllConnections();
+      await closed;
       await pool.close();
     },
   };
 }
 
+/** `value` checked against `schema`, or a 400 naming every bad option. */
 function validate<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const message = r.error.issues
-    .map((i) => {
-      const where = i.path.length > 0 ? i.path.join('.') : '';
-      if (i.code === 'unrecognized_keys')
-        return `unknown option(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`;
-      return where ? `${where}: ${i.message}` : i.message;
-    })
-    .join('; ');
-  throw new HttpError(400, 'invalid_options', message);
+  try {
+    return parseOptions(schema, value);
+  } catch (e) {
+    if (e instanceof OptionsError) throw new HttpError(400, 'invalid_options', e.message);
+    throw e;
+  }
+}
+
+/** Largest resized image, as a multiple of the model input, and most patches per noisy sample. */
+const MAX_RESIZE_FACTOR = 4;
+const MAX_PATCHES = 100;
+
+/** Smooth-Reduce's geometry within the server's bounds (model inputs per noisy sample). */
+function checkGeometry(o: SmoothingOptions, m: ServedModel): void {
+  if (o.method === 'rs') return;
+  const { height, width } = o.resize ?? { height: m.shape.height + 4, width: m.shape.width + 4 };
+  if (height > MAX_RESIZE_FACTOR * m.shape.height || width > MAX_RESIZE_FACTOR * m.shape.width) {
+    throw new HttpError(
+      400,
+      'invalid_options',
+      `resize ${height}x${width} is over this server's limit of ${MAX_RESIZE_FACTOR}x the model input`,
+    );
+  }
+  const along = (size: number, patch: number) =>
+    size >= patch ? Math.floor((size - patch) / o.stride) + 1 : 0;
+  const grid = along(height, m.shape.height) * along(width, m.shape.width);
+  const patches = Math.min(o.maxPatches ?? grid, o.randomPatches ? (o.maxPatches ?? grid) : grid);
+  if (patches > MAX_PATCHES) {
+    throw new HttpError(
+      400,
+      'invalid_options',
+      `${patches} patches per noisy sample is over this server's limit of ${MAX_PATCHES}; raise stride or set maxPatches`,
+    );
+  }
 }
 
 function firstLine(e: unknown): string {

@@ -3,7 +3,8 @@
  * `/openapi.json`. Portable (zod only, no Node imports), so the web page can share it.
  */
 import { z } from 'zod';
-import { type SmoothingOptions, defaultSmoothingOptions } from '../smoothed-classifier.js';
+import { positiveInteger, rule, sigmaSchema } from '../core/params.js';
+import { type SmoothingOptions, parseSmoothingOptions, smoothingOptionsSchema } from '../options.js';
 
 /** Caps the server puts on what one request may ask for. */
 export interface RequestLimits {
@@ -11,126 +12,72 @@ export interface RequestLimits {
   maxN0: number;
 }
 
-/** Defaults of the API where they differ from the CLI's (n: the CLI's 100,000 is over most caps). */
+/** Defaults of the API where they differ from the library's (n: its 100,000 is over most caps). */
 export const apiDefaults = { n0: 100, n: 1000 } as const;
 
-const positiveInt = () => z.int().positive();
-
-/** The fields of the smoothing options; `limits` caps n and n0. */
-function optionsShape(limits: RequestLimits) {
-  const d = defaultSmoothingOptions;
-  return {
+/**
+ * The options of one request: the library's own option schema (src/options.ts) without `batch`
+ * (the server's business), n and n0 capped, sigma defaulting to the model's training sigma, plus the
+ * model and the input's index. The library's cross-option rules (n0 <= n, ...) are applied after,
+ * by parseSmoothingOptions, so every rule has one definition.
+ */
+export function optionsSchema(limits: RequestLimits) {
+  const { batch: _batch, ...fields } = smoothingOptionsSchema.shape;
+  const cap = (max: number) => rule(`must be at most ${max} on this server`);
+  return z.strictObject({
     model: z
-      .string()
-      .min(1)
-      .max(200)
+      .string(rule('must be a model id'))
+      .min(1, rule('must be a model id'))
+      .max(200, rule('must be a model id'))
       .optional()
       .describe('model id from GET /v1/models (default: the first model the server loaded)'),
-    method: z
-      .enum(['rs', 'max', 'mean'])
-      .default(d.method)
-      .describe('rs: plain randomized smoothing; max: Smooth-Max; mean: Smooth-Mean'),
-    sigma: z
-      .number()
-      .positive()
-      .max(10)
+    ...fields,
+    sigma: sigmaSchema
       .optional()
       .describe("noise level in the model's pixel scale (default: the sigma the model was trained with)"),
-    n0: positiveInt().max(limits.maxN0).default(apiDefaults.n0).describe('selection samples (certify)'),
-    n: positiveInt()
-      .max(limits.maxN)
-      .default(apiDefaults.n)
-      .describe('estimation samples (certify), or all samples (predict)'),
-    alpha: z.number().gt(0).lt(1).default(d.alpha).describe('failure probability'),
-    resize: positiveInt()
-      .max(1024)
-      .optional()
-      .describe('Smooth-Reduce: resize the input to this square size first (default: input size + 4)'),
-    resizeMode: z.enum(['bilinear', 'nearest']).default(d.resizeMode),
-    stride: positiveInt().max(1024).default(d.stride).describe('Smooth-Reduce: patch stride'),
-    maxPatches: positiveInt().max(1024).optional().describe('Smooth-Reduce: at most this many patches'),
-    randomPatches: z.boolean().default(d.randomPatches).describe('Smooth-Reduce: random patch positions'),
-    noise: z
-      .enum(['correlated', 'uncorrelated', 'input'])
-      .default(d.noise)
-      .describe('Smooth-Reduce: where the noise is added'),
-    aggregate: z.enum(['logits', 'softmax']).default(d.aggregate).describe('Smooth-Reduce: what is reduced'),
-    seed: z.int().min(0).max(Number.MAX_SAFE_INTEGER).default(d.seed).describe('run seed'),
+    n0: positiveInteger().max(limits.maxN0, cap(limits.maxN0)).default(apiDefaults.n0),
+    n: positiveInteger().max(limits.maxN, cap(limits.maxN)).default(apiDefaults.n),
     index: z
-      .int()
-      .min(0)
-      .max(Number.MAX_SAFE_INTEGER)
+      .int(rule('must be a non-negative integer'))
+      .min(0, rule('must be a non-negative integer'))
       .default(0)
       .describe("the input's index in its data set: selects its noise stream, as in the CLI's logs"),
-    adaptiveRadius: z
-      .number()
-      .min(0)
-      .max(100)
-      .nullable()
-      .default(null)
-      .describe('adaptive certification at this input-space radius (certify only)'),
-    looks: positiveInt()
-      .max(20)
-      .default(d.looks ?? 5)
-      .describe('adaptive certification: looks'),
-  };
-}
-
-const n0AtMostN = (o: { n0: number; n: number }) => o.n0 <= o.n;
-const n0Message = { message: 'n0 must not exceed n', path: ['n0'] };
-
-/** The options of a request whose body is the image itself (PNG/JPEG bytes): the query string. */
-export function optionsSchema(limits: RequestLimits) {
-  return z.strictObject(optionsShape(limits)).refine(n0AtMostN, n0Message);
+  });
 }
 
 /** The JSON form of a request: the options plus the image, as PNG/JPEG bytes (base64) or pixels. */
 export function jsonRequestSchema(limits: RequestLimits) {
-  return z
-    .strictObject({
-      ...optionsShape(limits),
-      image: z.base64().optional().describe('PNG or JPEG bytes, base64; the size the model takes'),
+  return optionsSchema(limits)
+    .extend({
+      image: z
+        .base64(rule('must be base64'))
+        .optional()
+        .describe('PNG or JPEG bytes, base64; the size the model takes'),
       pixels: z
-        .array(z.number())
+        .array(z.number(rule('must be numbers')), rule('must be an array of numbers'))
         .optional()
         .describe("channel-planar C x H x W pixels in the model card's pixel range"),
     })
-    .refine(n0AtMostN, n0Message)
     .refine((o) => (o.image === undefined) !== (o.pixels === undefined), {
-      message: 'give the image either as "image" (base64 PNG/JPEG) or as "pixels", not both',
+      message: 'give the image either as {image} (base64 PNG/JPEG) or as {pixels}, not both',
     });
 }
 
 export type RequestOptions = z.output<ReturnType<typeof optionsSchema>>;
 
-/** The options of a request as the library takes them. */
+/** The options of a request as the library takes them, checked by the library's own rules. */
 export function smoothingOptions(o: RequestOptions, sigma: number, batch: number): SmoothingOptions {
-  return {
-    ...defaultSmoothingOptions,
-    method: o.method,
-    sigma,
-    n0: o.n0,
-    n: o.n,
-    alpha: o.alpha,
-    resize: o.resize === undefined ? undefined : { height: o.resize, width: o.resize },
-    resizeMode: o.resizeMode,
-    stride: o.stride,
-    maxPatches: o.maxPatches,
-    randomPatches: o.randomPatches,
-    noise: o.noise,
-    aggregate: o.aggregate,
-    seed: o.seed,
-    adaptiveRadius: o.adaptiveRadius,
-    looks: o.looks,
-    batch,
-  };
+  const { model: _model, index: _index, ...options } = o;
+  return parseSmoothingOptions({ ...options, sigma, batch });
 }
 
-/** Query-string values as JSON values: numbers and booleans parsed, the rest kept as text. */
+/** Query-string values as JSON values: numbers and booleans parsed, `resize=N` or `HxW` as a size. */
 export function fromQuery(query: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(query)) {
-    if (typeof value !== 'string') out[key] = value;
+    const size = key === 'resize' && typeof value === 'string' ? /^(\d+)(?:x(\d+))?$/.exec(value) : null;
+    if (size) out[key] = { height: Number(size[1]), width: Number(size[2] ?? size[1]) };
+    else if (typeof value !== 'string') out[key] = value;
     else if (value === 'true' || value === 'false') out[key] = value === 'true';
     else if (value === 'null') out[key] = null;
     else if (value.trim() !== '' && Number.isFinite(Number(value))) out[key] = Number(value);
