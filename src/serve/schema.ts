@@ -22,27 +22,28 @@ export const apiDefaults = { n0: 100, n: 1000 } as const;
  * by parseSmoothingOptions, so every rule has one definition.
  */
 export function optionsSchema(limits: RequestLimits) {
-  const { batch: _batch, ...fields } = smoothingOptionsSchema.shape;
   const cap = (max: number) => rule(`must be at most ${max} on this server`);
-  return z.strictObject({
-    model: z
-      .string(rule('must be a model id'))
-      .min(1, rule('must be a model id'))
-      .max(200, rule('must be a model id'))
-      .optional()
-      .describe('model id from GET /v1/models (default: the first model the server loaded)'),
-    ...fields,
-    sigma: sigmaSchema
-      .optional()
-      .describe("noise level in the model's pixel scale (default: the sigma the model was trained with)"),
-    n0: positiveInteger().max(limits.maxN0, cap(limits.maxN0)).default(apiDefaults.n0),
-    n: positiveInteger().max(limits.maxN, cap(limits.maxN)).default(apiDefaults.n),
-    index: z
-      .int(rule('must be a non-negative integer'))
-      .min(0, rule('must be a non-negative integer'))
-      .default(0)
-      .describe("the input's index in its data set: selects its noise stream, as in the CLI's logs"),
-  });
+  return z
+    .strictObject({
+      model: z
+        .string(rule('must be a model id'))
+        .min(1, rule('must be a model id'))
+        .max(200, rule('must be a model id'))
+        .optional()
+        .describe('model id from GET /v1/models (default: the first model the server loaded)'),
+      ...smoothingOptionsSchema.shape,
+      sigma: sigmaSchema
+        .optional()
+        .describe("noise level in the model's pixel scale (default: the sigma the model was trained with)"),
+      n0: positiveInteger().max(limits.maxN0, cap(limits.maxN0)).default(apiDefaults.n0),
+      n: positiveInteger().max(limits.maxN, cap(limits.maxN)).default(apiDefaults.n),
+      index: z
+        .int(rule('must be a non-negative integer'))
+        .min(0, rule('must be a non-negative integer'))
+        .default(0)
+        .describe("the input's index in its data set: selects its noise stream, as in the CLI's logs"),
+    })
+    .omit({ batch: true });
 }
 
 /** The JSON form of a request: the options plus the image, as PNG/JPEG bytes (base64) or pixels. */
@@ -67,8 +68,10 @@ export type RequestOptions = z.output<ReturnType<typeof optionsSchema>>;
 
 /** The options of a request as the library takes them, checked by the library's own rules. */
 export function smoothingOptions(o: RequestOptions, sigma: number, batch: number): SmoothingOptions {
-  const { model: _model, index: _index, ...options } = o;
-  return parseSmoothingOptions({ ...options, sigma, batch });
+  const options: Record<string, unknown> = { ...o, sigma, batch };
+  delete options.model;
+  delete options.index;
+  return parseSmoothingOptions(options);
 }
 
 /** Query-string values as JSON values: numbers and booleans parsed, `resize=N` or `HxW` as a size. */
