@@ -30,7 +30,15 @@ export { OptionsError, type OptionIssue } from './core/params.js';
 export { OnnxClassifier, type LoadOptions, type Device } from './models/onnx-classifier.js';
 export type { Classifier } from './models/classifier.js';
 export { type ModelCard, readModelCard, validateModelCard } from './models/model-card.js';
-export { Reducer, type Method, type NoiseMode, type ReduceOptions } from './reduce/reducer.js';
+export {
+  PatchReducer,
+  createReducer,
+  type Reducer,
+  type Method,
+  type NoiseMode,
+  type ReduceOptions,
+} from './reduce/reducer.js';
+export { WindowReducer } from './reduce/window-reducer.js';
 export { operatorNorm } from './reduce/operator-norm.js';
 export { resizeMap } from './reduce/resize.js';
 export {

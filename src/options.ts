@@ -70,6 +70,17 @@ export const smoothingOptionsSchema = z
     noise: oneOf(['correlated', 'uncorrelated', 'input']).default('correlated'),
     /** Smooth-Reduce: reduce over logits or softmax probabilities */
     aggregate: oneOf(['logits', 'softmax']).default('logits'),
+    /** video: frames per window (a check: it must be the model's T) */
+    window: positiveInteger().optional(),
+    /** video: window stride in frames (default: the window length) */
+    windowStride: positiveInteger().optional(),
+    /** video: at most this many windows, evenly spread */
+    maxWindows: positiveInteger().optional(),
+    /** video, plain RS: start frame of the one window (default: the centred one) */
+    windowOffset: z
+      .int(rule('must be a start frame >= 0'))
+      .min(0, rule('must be a start frame >= 0'))
+      .optional(),
     // vote counts are 32-bit
     n0: positiveInteger()
       .max(MAX_SAMPLES, rule(`must be an integer in [1, ${MAX_SAMPLES}]`))

@@ -23,7 +23,7 @@ import {
 } from './core/smooth.js';
 import type { Classifier } from './models/classifier.js';
 import { type SmoothingOptions, defaultSmoothingOptions, parseSmoothingOptions } from './options.js';
-import { Reducer } from './reduce/reducer.js';
+import { type Reducer, createReducer } from './reduce/reducer.js';
 import { Sampler } from './sampling/sampler.js';
 
 // defined in ./options.ts; also here, beside the classifier that takes them
@@ -129,7 +129,7 @@ export class SmoothedClassifier {
         },
       ]);
     }
-    this.reducer = new Reducer(o, inputShape, classifier.inputShape, o.seed);
+    this.reducer = createReducer(o, inputShape, classifier, o.seed);
     this.grid = noiseGrid([lo, hi], o.sigma);
     this.sampler = new Sampler(classifier, {
       grid: this.grid,

@@ -24,7 +24,7 @@ import { readManifest } from '../src/io/manifest.js';
 import { LinearMap } from '../src/reduce/linear-map.js';
 import { gridPositions, patchPixelIndices } from '../src/reduce/patches.js';
 import { defaultSmoothingOptions } from '../src/options.js';
-import { type NoiseMode, Reducer } from '../src/reduce/reducer.js';
+import { type NoiseMode, PatchReducer } from '../src/reduce/reducer.js';
 import { type ResizeMode, resizeMap } from '../src/reduce/resize.js';
 import { SAMPLE, cliInProcess, writeCentroidModel } from './helpers/cli.js';
 import { topSingular } from './helpers/dense.js';
@@ -141,7 +141,7 @@ test('bounds are written rounded toward zero: the text never claims more than wa
 });
 
 test('the float32 centre: its rounding distance is bounded from above and spent from the radius', () => {
-  const reducer = new Reducer(
+  const reducer = new PatchReducer(
     { ...defaultSmoothingOptions, method: 'mean', resize: { height: 9, width: 11 }, stride: 2 },
     { channels: 2, height: 5, width: 7 },
     { channels: 2, height: 5, width: 7 },
@@ -247,7 +247,7 @@ for (const c of norms) {
   test(`operator norm (${name}): the Kronecker product of the 1-D norms, and no less along the top singular direction`, () => {
     const [h, w] = c.input;
     const [H, W] = c.resized;
-    const reducer = new Reducer(
+    const reducer = new PatchReducer(
       {
         ...defaultSmoothingOptions,
         method: 'mean',

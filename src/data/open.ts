@@ -4,7 +4,9 @@
  * - IDX (MNIST, Fashion-MNIST): a `*-images-idx3-ubyte[.gz]` file, or a folder holding one;
  * - CIFAR-10/100 binary: a `.bin` batch file, or the extracted `cifar-10-batches-bin` /
  *   `cifar-100-binary` folder (its test file), or the folder holding that one;
- * - a folder of class folders of JPEG/PNG images (or a folder holding `test/` or `val/` of them).
+ * - a folder of class folders of JPEG/PNG images (or a folder holding `test/` or `val/` of them);
+ * - with `video` options (the model takes clips): a folder of class folders of video files or frame
+ *   folders, with or without UCF-101 split lists (video-folder.ts).
  * Archives are not read: the error says how to extract them.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { CifarDataset, cifarFolderFile } from './cifar.js';
 import type { Dataset, Input } from './dataset.js';
 import { IdxDataset } from './idx.js';
 import { ImageFolderDataset, luma } from './image-folder.js';
+import { type VideoFolderOptions, VideoFolderDataset, looksLikeVideoFolder } from './video-folder.js';
 
 export interface OpenOptions {
   /** explicit labels file (IDX) */
@@ -24,6 +27,8 @@ export interface OpenOptions {
   centerCrop?: number;
   /** channels the model takes: grayscale data is repeated to 3, colour data taken to luma for 1 */
   channels?: 1 | 3;
+  /** clips for a video model: frames, fps, size, channels, padding, split list */
+  video?: VideoFolderOptions;
 }
 
 const ARCHIVES: [RegExp, (file: string, dir: string) => string][] = [
@@ -119,6 +124,18 @@ const EXPECTED =
 export function openDataset(spec: string, options: OpenOptions = {}): Dataset {
   checkOptions(options);
   if (!existsSync(spec)) throw new UsageError(`no such data set: ${spec}`);
+  if (options.video) {
+    if (!isDirectory(spec))
+      throw new UsageError(
+        `${spec}: a video model reads a folder of class folders of videos or frame folders`,
+      );
+    return new VideoFolderDataset(spec, options.video);
+  }
+  if (looksLikeVideoFolder(spec)) {
+    throw new UsageError(
+      `${spec} holds videos, but the model takes images (a video model's input is N x C x T x H x W)`,
+    );
+  }
   if (isDirectory(spec)) {
     const names = readdirSync(spec);
     const idx = names.find((f) => /images[-.]idx3/.test(f) && !f.startsWith('train'));

@@ -1,13 +1,15 @@
 /**
- * The base classifier f as the smoothing code sees it: a batch of C x H x W inputs in, a batch of
+ * The base classifier f as the smoothing code sees it: a batch of C x H x W inputs (or clip windows) in, a batch of
  * score vectors (logits) out. ONNX Runtime implements it in Node, onnxruntime-web in the browser,
  * and tests implement it in plain TypeScript.
  */
-import type { Shape3 } from '../core/shape.js';
+import type { ClipLayout, Shape3 } from '../core/shape.js';
 
 export interface Classifier {
-  /** shape of one input (C x H x W) */
+  /** shape of one input (C x H x W; video classifiers: C x T x H x W, T frames per window) */
   readonly inputShape: Shape3;
+  /** video classifiers: the order of the input tensor's axes ('NCTHW' when absent) */
+  readonly layout?: ClipLayout;
   readonly numClasses: number;
   /** the pixel scale the noise is added in (default [0, 1]); fixes the sampler's grid */
   readonly pixelRange?: readonly [number, number];

@@ -4,20 +4,28 @@
  */
 import { readJsonFile } from '../io/json.js';
 import { UsageError } from '../core/errors.js';
-import type { Shape3 } from '../core/shape.js';
+import type { ClipLayout, Shape3 } from '../core/shape.js';
 
 export const MODEL_CARD_FORMAT = 'smooth-reduce-model-card';
-export const MODEL_CARD_VERSION = 1;
+/** Version 2 added video classifiers (layouts NCTHW / NTCHW, fps, clipFrames); version 1 cards still read. */
+export const MODEL_CARD_VERSION = 2;
+const READABLE_VERSIONS = [1, 2];
 
 export interface ModelCard {
   format: typeof MODEL_CARD_FORMAT;
   version: number;
   name: string;
   input: {
-    /** always NCHW */
-    layout: 'NCHW';
-    /** [C, H, W] without the batch axis */
-    shape: [number, number, number];
+    /**
+     * the input tensor's axes: NCHW for images; video (version 2): NCTHW (PyTorch 3D CNNs) or NTCHW
+     */
+    layout: 'NCHW' | ClipLayout;
+    /** [C, H, W] without the batch axis; video: [C, T, H, W] (T frames per window) whatever the layout */
+    shape: [number, number, number] | [number, number, number, number];
+    /** video: the frame rate the model was trained at (the default of --fps) */
+    fps?: number;
+    /** video: frames per clip in training (the default of --frames) */
+    clipFrames?: number;
     /** the pixel range the noise is added in, e.g. [0, 1] */
     pixelRange: [number, number];
     /** 'gray' | 'RGB' | 'BGR' */
@@ -49,8 +57,14 @@ export interface ModelCard {
 }
 
 export function cardShape(card: ModelCard): Shape3 {
-  const [channels, height, width] = card.input.shape;
-  return { channels, height, width };
+  const s = card.input.shape;
+  if (s.length === 4) return { channels: s[0], frames: s[1], height: s[2], width: s[3] };
+  return { channels: s[0], height: s[1], width: s[2] };
+}
+
+/** The clip layout of a video model's card, undefined for images. */
+export function cardLayout(card: ModelCard): ClipLayout | undefined {
+  return card.input.layout === 'NCHW' ? undefined : card.input.layout;
 }
 
 /** Reads and validates a model card; every problem is a one-line UsageError. */
@@ -65,14 +79,25 @@ export function validateModelCard(raw: unknown, where = 'model card'): ModelCard
   if (typeof raw !== 'object' || raw === null) fail('not a JSON object');
   const card = raw as ModelCard;
   if (card.format !== MODEL_CARD_FORMAT) fail(`"format" must be "${MODEL_CARD_FORMAT}"`);
-  if (card.version !== MODEL_CARD_VERSION)
-    fail(`unsupported version ${card.version} (this build reads ${MODEL_CARD_VERSION})`);
+  if (!READABLE_VERSIONS.includes(card.version))
+    fail(`unsupported version ${card.version} (this build reads ${READABLE_VERSIONS.join(' and ')})`);
   const input = card.input;
-  if (!input || input.layout !== 'NCHW') fail('input.layout must be "NCHW"');
+  const layouts = card.version === 1 ? ['NCHW'] : ['NCHW', 'NCTHW', 'NTCHW'];
+  if (!input || !layouts.includes(input.layout))
+    fail(`input.layout must be ${layouts.map((l) => `"${l}"`).join(' or ')} (version ${card.version})`);
+  const video = input.layout !== 'NCHW';
   const shape = input.shape;
-  if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-    fail('input.shape must be [C, H, W] with positive integers');
+  const rank = video ? 4 : 3;
+  if (!Array.isArray(shape) || shape.length !== rank || !shape.every((d) => Number.isInteger(d) && d > 0)) {
+    fail(`input.shape must be ${video ? '[C, T, H, W]' : '[C, H, W]'} with positive integers`);
   }
+  if (video && input.fps !== undefined && !(input.fps > 0)) fail('input.fps must be > 0');
+  if (
+    video &&
+    input.clipFrames !== undefined &&
+    !(Number.isInteger(input.clipFrames) && input.clipFrames > 0)
+  )
+    fail('input.clipFrames must be a positive integer');
   if (
     !Array.isArray(input.pixelRange) ||
     input.pixelRange.length !== 2 ||

@@ -8,12 +8,13 @@ import { dirname, join } from 'node:path';
 // a namespace import: worker threads under tsx load this module through require(), where a default import is undefined
 import * as ort from 'onnxruntime-node';
 import { UsageError } from '../core/errors.js';
-import { type Shape3, formatShape } from '../core/shape.js';
+import { type ClipLayout, type Shape3, formatShape } from '../core/shape.js';
 import type { Classifier } from './classifier.js';
 import {
   type ModelCard,
   MODEL_CARD_FORMAT,
   MODEL_CARD_VERSION,
+  cardLayout,
   cardShape,
   readModelCard,
 } from './model-card.js';
@@ -35,8 +36,12 @@ export interface LoadOptions {
 
 export class OnnxClassifier implements Classifier {
   readonly inputShape: Shape3;
+  /** video models: the order of the input tensor's axes */
+  readonly layout?: ClipLayout;
   readonly numClasses: number;
   readonly pixelRange: readonly [number, number];
+  /** the input tensor's dimensions without the batch axis, in the model's layout */
+  private readonly dims: number[];
   private readonly inputName: string;
   private readonly outputName: string;
   private readonly scale?: { mul: Float32Array; add: Float32Array };
@@ -49,6 +54,9 @@ export class OnnxClassifier implements Classifier {
     readonly sha256: string,
   ) {
     this.inputShape = cardShape(card);
+    this.layout = cardLayout(card);
+    const { channels: C, frames: T, height: H, width: W } = this.inputShape;
+    this.dims = T === undefined ? [C, H, W] : this.layout === 'NTCHW' ? [T, C, H, W] : [C, T, H, W];
     this.numClasses = card.classes.length;
     this.pixelRange = card.input.pixelRange;
     this.inputName = session.inputNames[0];
@@ -119,20 +127,19 @@ export class OnnxClassifier implements Classifier {
   }
 
   async run(batch: Float32Array, count: number): Promise<Float32Array> {
-    const { channels, height, width } = this.inputShape;
-    const plane = height * width;
-    const size = channels * plane;
+    const { channels, frames = 1, height, width } = this.inputShape;
+    const size = channels * frames * height * width;
     const data = batch.subarray(0, count * size);
     if (this.scale) {
       const { mul, add } = this.scale;
-      for (let s = 0; s < count; s++) {
-        for (let c = 0; c < channels; c++) {
-          const base = s * size + c * plane;
-          for (let i = 0; i < plane; i++) data[base + i] = data[base + i] * mul[c] + add[c];
-        }
+      // one channel's values are contiguous runs: C x (T H W), or T x C x (H W) for NTCHW
+      const run = this.layout === 'NTCHW' ? height * width : frames * height * width;
+      for (let base = 0; base < count * size; base += run) {
+        const c = Math.floor(base / run) % channels;
+        for (let i = base; i < base + run; i++) data[i] = data[i] * mul[c] + add[c];
       }
     }
-    const input = new ort.Tensor('float32', data, [count, channels, height, width]);
+    const input = new ort.Tensor('float32', data, [count, ...this.dims]);
     const out = await this.session.run({ [this.inputName]: input }, [this.outputName]);
     const logits = out[this.outputName];
     if (
@@ -161,12 +168,16 @@ export class OnnxClassifier implements Classifier {
     const meta = this.session.inputMetadata[0];
     if (meta?.isTensor && meta.shape.length > 0) {
       const dims = meta.shape.slice(1);
-      const expected = [this.inputShape.channels, this.inputShape.height, this.inputShape.width];
+      const expected = this.dims;
       const clash =
-        meta.shape.length !== 4 || dims.some((d, i) => typeof d === 'number' && d !== expected[i]);
+        meta.shape.length !== expected.length + 1 ||
+        dims.some((d, i) => typeof d === 'number' && d !== expected[i]);
       if (clash) {
+        const card = this.layout
+          ? `${this.layout} ${formatShape(this.inputShape)} (C x T x H x W)`
+          : `N x ${formatShape(this.inputShape)}`;
         throw new UsageError(
-          `${this.path}: the graph input is [${meta.shape.join(', ')}] but the model card says N x ${formatShape(this.inputShape)}`,
+          `${this.path}: the graph input is [${meta.shape.join(', ')}] but the model card says ${card}`,
         );
       }
       if (typeof meta.shape[0] === 'number' && meta.shape[0] !== -1) {
@@ -175,7 +186,7 @@ export class OnnxClassifier implements Classifier {
         );
       }
     }
-    const size = this.inputShape.channels * this.inputShape.height * this.inputShape.width;
+    const size = this.dims.reduce((a, b) => a * b, 1);
     try {
       // three inputs: a graph that hard-codes a batch of 1 or 2 somewhere inside fails here
       const out = await this.run(new Float32Array(PROBE_BATCH * size).fill(0.5), PROBE_BATCH);
@@ -190,15 +201,21 @@ export class OnnxClassifier implements Classifier {
   }
 }
 
+/**
+ * The card of a model without one: images N x C x H x W, or (5-D input) video clips taken as
+ * N x C x T x H x W (a [N, T, C, H, W] model needs a card saying so).
+ */
 async function inferCard(session: ort.InferenceSession, path: string): Promise<ModelCard> {
   const meta = session.inputMetadata[0];
   const dims = meta?.isTensor ? meta.shape : [];
-  if (dims.length !== 4 || !dims.slice(1).every((d) => typeof d === 'number' && d > 0)) {
+  if (![4, 5].includes(dims.length) || !dims.slice(1).every((d) => typeof d === 'number' && d > 0)) {
     throw new UsageError(
-      `${path}: no model.json beside it and the graph input shape [${dims.join(', ')}] is not N x C x H x W; write a model card (see README)`,
+      `${path}: no model.json beside it and the graph input shape [${dims.join(', ')}] is neither N x C x H x W nor N x C x T x H x W; write a model card (see README)`,
     );
   }
-  const [c, h, w] = dims.slice(1) as number[];
+  const shape = dims.slice(1) as number[];
+  const c = shape[0];
+  const size = shape.reduce((a, b) => a * b, 1);
   if (typeof dims[0] === 'number' && dims[0] > 0) {
     throw new UsageError(
       `${path}: the graph has a fixed batch size ${dims[0]}; export it with a dynamic batch axis`,
@@ -207,7 +224,7 @@ async function inferCard(session: ort.InferenceSession, path: string): Promise<M
   let out: ort.Tensor;
   try {
     const probe = await session.run({
-      [session.inputNames[0]]: new ort.Tensor('float32', new Float32Array(2 * c * h * w), [2, c, h, w]),
+      [session.inputNames[0]]: new ort.Tensor('float32', new Float32Array(2 * size), [2, ...shape]),
     });
     out = probe[session.outputNames[0]];
   } catch (e) {
@@ -226,8 +243,8 @@ async function inferCard(session: ort.InferenceSession, path: string): Promise<M
     version: MODEL_CARD_VERSION,
     name: path,
     input: {
-      layout: 'NCHW',
-      shape: [c, h, w],
+      layout: shape.length === 4 ? 'NCTHW' : 'NCHW',
+      shape: shape as ModelCard['input']['shape'],
       pixelRange: [0, 1],
       channelOrder: c === 1 ? 'gray' : 'RGB',
       normalization: null,

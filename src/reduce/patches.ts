@@ -36,11 +36,18 @@ export function gridPositions(
   for (const top of axisPositions(height, patch.height, stride)) {
     for (const left of axisPositions(width, patch.width, stride)) all.push({ top, left });
   }
-  if (maxPatches === undefined || maxPatches >= all.length) return all;
-  if (maxPatches === 1) return [all[Math.floor(all.length / 2)]];
-  const picked: PatchPosition[] = [];
-  for (let i = 0; i < maxPatches; i++)
-    picked.push(all[Math.round((i * (all.length - 1)) / (maxPatches - 1))]);
+  return spreadEvenly(all, maxPatches);
+}
+
+/**
+ * At most `max` of `all`, spread evenly (first and last kept; one: the middle one). Patch grids and
+ * video windows are capped alike.
+ */
+export function spreadEvenly<T>(all: T[], max?: number): T[] {
+  if (max === undefined || max >= all.length) return all;
+  if (max === 1) return [all[Math.floor(all.length / 2)]];
+  const picked: T[] = [];
+  for (let i = 0; i < max; i++) picked.push(all[Math.round((i * (all.length - 1)) / (max - 1))]);
   return picked;
 }
 

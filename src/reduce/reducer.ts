@@ -14,10 +14,14 @@
  * | max|mean correlated  | resized image            | R        | patch selection P |
  * | max|mean input       | input                    | I        | P R               |
  * | max|mean uncorrelated| stacked patches          | P R      | I                 |
+ *
+ * Two reducers implement this: PatchReducer (images, below) slides patches over H x W, and
+ * WindowReducer (window-reducer.ts) slides windows over the frames of a video clip. `createReducer`
+ * picks the one the classifier's input calls for.
  */
 import { UsageError } from '../core/errors.js';
 import { GaussianRng } from '../core/rng.js';
-import { type Shape3, formatShape, sameShape, shapeSize } from '../core/shape.js';
+import { type ClipLayout, type Shape3, formatShape, sameShape, shapeSize } from '../core/shape.js';
 import { LinearMap } from './linear-map.js';
 import { operatorNorm } from './operator-norm.js';
 import {
@@ -28,6 +32,7 @@ import {
   randomPositions,
 } from './patches.js';
 import { type ResizeMode, resizeAxisMap, resizeMap } from './resize.js';
+import { WindowReducer } from './window-reducer.js';
 import type { AggregateOver, Reduction } from './aggregate.js';
 
 export type Method = 'rs' | Reduction;
@@ -50,6 +55,14 @@ export interface ReduceOptions {
   randomPatches: boolean;
   noise: NoiseMode;
   aggregate: AggregateOver;
+  /** video: frames per window (a check: it must be the model's T) */
+  window?: number;
+  /** video: window stride in frames (default: the window length, non-overlapping chunks) */
+  windowStride?: number;
+  /** video: cap on the number of windows (evenly spread) */
+  maxWindows?: number;
+  /** video, plain RS: start frame of the one window (default: the middle window) */
+  windowOffset?: number;
 }
 
 /** Everything the sampler needs to draw votes for one input. */
@@ -67,8 +80,10 @@ export interface Plan {
   copies: number;
   /** smoothing-space sample -> `copies` stacked model inputs */
   gather: LinearMap;
-  /** patch positions in the resized image (empty for rs) */
+  /** patch positions in the resized image (empty for rs and video) */
   positions: PatchPosition[];
+  /** video: start frame of every window (empty for images) */
+  windows: number[];
 }
 
 /** Describes the smoothing space of a configuration, for logs and manifests. */
@@ -78,7 +93,40 @@ export interface Geometry {
   copies: number;
 }
 
-export class Reducer {
+/** Turns one input into its Plan; the geometry and the norm are fixed at construction. */
+export interface Reducer {
+  readonly geometry: Geometry;
+  /** ||M||_2 bound shared by every input, or null when it depends on the input (random patches) */
+  readonly fixedNoiseScale: number | null;
+  /** the plan for one input (its index seeds random patch positions) */
+  prepare(pixels: Float32Array, index: number): Plan;
+}
+
+/**
+ * The reducer for a classifier: windows over time for a video classifier (input C x T x H x W),
+ * patches over the image otherwise.
+ */
+export function createReducer(
+  options: ReduceOptions,
+  inputShape: Shape3,
+  classifier: { inputShape: Shape3; layout?: ClipLayout },
+  seed = 0,
+): Reducer {
+  const model = classifier.inputShape;
+  if (model.frames !== undefined) return new WindowReducer(options, inputShape, model, classifier.layout);
+  if (inputShape.frames !== undefined) {
+    throw new UsageError(
+      `the data holds video clips (${formatShape(inputShape)}) but the model takes images (${formatShape(model)})`,
+    );
+  }
+  const videoOption = (['window', 'windowStride', 'maxWindows', 'windowOffset'] as const).find(
+    (k) => options[k] !== undefined,
+  );
+  if (videoOption) throw new UsageError(`${videoOption} applies to video models only`);
+  return new PatchReducer(options, inputShape, model, seed);
+}
+
+export class PatchReducer implements Reducer {
   readonly geometry: Geometry;
   private readonly resized: Shape3;
   private fixed?: { positions: PatchPosition[]; map: LinearMap; gather: LinearMap; noiseScale: number };
@@ -205,6 +253,7 @@ export class Reducer {
         copies: 1,
         gather: LinearMap.identity(pixels.length),
         positions: [],
+        windows: [],
       };
     }
     const g = this.fixed ?? this.build(this.randomPositionsFor(index));
@@ -217,6 +266,7 @@ export class Reducer {
       copies: g.positions.length,
       gather: g.gather,
       positions: g.positions,
+      windows: [],
     };
   }
 
