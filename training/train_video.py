@@ -58,8 +58,14 @@ def decode(ffmpeg, path, fps, size, frames):
     return np.frombuffer(raw, dtype=np.uint8, count=frames * size * size).reshape(frames, size, size)
 
 
-def load_split(root, list_name, ffmpeg, fps, size, frames):
-    """UCF-101 layout: classInd.txt + a split list of 'Class/clip [label]' lines."""
+def load_split(root, list_name, ffmpeg, fps, size, frames, cache_dir='runs/decoded-cache'):
+    """UCF-101 layout: classInd.txt + a split list of 'Class/clip [label]' lines. The decoded clips are cached
+    in cache_dir (keyed by folder, list and decoding parameters) so that several trainings decode once."""
+    key = f'{os.path.abspath(root)}|{list_name}|{fps}|{size}|{frames}'.replace('/', '_').replace('|', '-')
+    cache = os.path.join(cache_dir, f'{key}.npz')
+    if os.path.exists(cache):
+        z = np.load(cache)
+        return z['x'], z['y'], [str(c) for c in z['classes']]
     classes = []
     with open(os.path.join(root, 'classInd.txt')) as f:
         for line in f:
@@ -73,7 +79,10 @@ def load_split(root, list_name, ffmpeg, fps, size, frames):
     for entry in entries:
         xs.append(decode(ffmpeg, os.path.join(root, entry), fps, size, frames))
         ys.append(classes.index(entry.split('/')[0]))
-    return np.stack(xs)[:, None], np.array(ys, dtype=np.int64), classes  # [N, 1, T, H, W]
+    x, y = np.stack(xs)[:, None], np.array(ys, dtype=np.int64)  # [N, 1, T, H, W]
+    os.makedirs(cache_dir, exist_ok=True)
+    np.savez(cache, x=x, y=y, classes=np.array(classes))
+    return x, y, classes
 
 
 def c3d(window, classes):
