@@ -21,6 +21,7 @@ test('window starts: stride, default chunks, cap spread evenly, rs middle window
   assert.deepEqual(windowStarts(32, 8, o({ windowStride: 4 })), [0, 4, 8, 12, 16, 20, 24]);
   assert.deepEqual(windowStarts(32, 8, o({ windowStride: 4, maxWindows: 3 })), [0, 12, 24]);
   assert.deepEqual(windowStarts(32, 8, o({ method: 'rs', windowStride: 4 })), [12]);
+  assert.deepEqual(windowStarts(10, 4, o({ method: 'rs' })), [3]);
   assert.deepEqual(windowStarts(32, 8, o({ method: 'rs', windowOffset: 5 })), [5]);
   assert.equal(maxCoverage([0, 4, 8, 12, 16, 20, 24], 8), 2);
   assert.equal(maxCoverage([0, 1, 2, 3], 3), 3);
@@ -59,9 +60,9 @@ test('plans: the smoothing space and norm of each noise mode', () => {
   assert.deepEqual(viaGather, pu.center);
   const rs = createReducer(o({ method: 'rs' }), clip, { inputShape: model, layout: 'NTCHW' });
   const pr = rs.prepare(x, 0);
-  assert.deepEqual([pr.copies, pr.noiseScale, pr.windows, pr.center.length], [1, 1, [4], 72]);
-  assert.equal(pr.center[0], x[(0 * 10 + 4) * 9]);
-  assert.equal(pr.center[9], x[(1 * 10 + 4) * 9]);
+  assert.deepEqual([pr.copies, pr.noiseScale, pr.windows, pr.center.length], [1, 1, [3], 72]);
+  assert.equal(pr.center[0], x[(0 * 10 + 3) * 9]);
+  assert.equal(pr.center[9], x[(1 * 10 + 3) * 9]);
 });
 
 test('bad geometry is refused with one line before any sampling', () => {

@@ -22,7 +22,7 @@ import fc from 'fast-check';
 import { UsageError } from '../src/core/errors.js';
 import { parseIdx } from '../src/data/idx.js';
 import { parseLog } from '../src/io/log-format.js';
-import { Reducer } from '../src/reduce/reducer.js';
+import { PatchReducer } from '../src/reduce/reducer.js';
 import { defaultSmoothingOptions, validateSmoothingOptions } from '../src/options.js';
 import { type CliResult, cliInProcess, finished, spawnCli } from './helpers/cli.js';
 import { type ProbeModelKind, linearModel, probeModel } from './helpers/onnx-models.js';
@@ -296,7 +296,7 @@ describe('refused: options', () => {
       fc.property(number, number, number, number, number, number, (sigma, n, n0, batch, stride, resize) => {
         try {
           validateSmoothingOptions({ ...defaultSmoothingOptions, sigma, n, n0, batch });
-          new Reducer(
+          new PatchReducer(
             { ...defaultSmoothingOptions, method: 'mean', stride, resize: { height: resize, width: resize } },
             { channels: 1, height: 6, width: 6 },
             { channels: 1, height: 4, width: 4 },

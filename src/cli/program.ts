@@ -4,6 +4,8 @@
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { UsageError } from '../core/errors.js';
+import { formatShape } from '../core/shape.js';
+import type { Dataset } from '../data/dataset.js';
 import { openDataset } from '../data/open.js';
 import type { DataTransform } from '../io/manifest.js';
 import { type Device, OnnxClassifier } from '../models/onnx-classifier.js';
@@ -59,6 +61,11 @@ export interface RunFlags extends Omit<SmoothingOptions, 'adaptiveRadius' | 'sam
   dataResize?: number;
   centerCrop?: number;
   channels?: 1 | 3;
+  frames?: number;
+  fps?: number;
+  size?: number;
+  padFrames: boolean;
+  split?: string;
   adaptiveRadius?: number;
   sampleLoss?: number;
   /** MiB */
@@ -100,6 +107,27 @@ function addRunOptions(cmd: Command): Command {
       '--channels <1|3>',
       'convert the images to 1 channel (luma, as PIL) or 3 (gray repeated) to match the model (default: as stored)',
       channelCount,
+    )
+    .option('--frames <T>', 'video: frames per clip (default: the model card clipFrames)', pixels)
+    .option('--fps <f>', 'video: resample the clips to this frame rate (default: the model card fps)', num)
+    .option(
+      '--size <S>',
+      'video: scale the shorter side to S, then cut the central S x S (default: the model input)',
+      pixels,
+    )
+    .option(
+      '--pad-frames',
+      'video: pad a clip shorter than --frames by repeating its last frame (default: skip it)',
+      false,
+    )
+    .option('--split <file>', 'video: the UCF-101 split list to read beside classInd.txt (testlist01.txt)')
+    .option('--window <L>', 'video: frames per window (a check: the model input frames)', pixels)
+    .option('--window-stride <s>', 'video: window stride in frames (default: the window length)', num)
+    .option('--max-windows <k>', 'video: at most k windows, spread evenly', num)
+    .option(
+      '--window-offset <o>',
+      'video, --method rs: start frame of the one window (default: the centred window)',
+      num,
     )
     .option('--sigma <s>', 'noise level, in the pixel scale of the data (e.g. [0, 1])', num, d.sigma)
     .option(
@@ -179,6 +207,10 @@ export function smoothingOptions(flags: RunFlags): SmoothingOptions {
     randomPatches: flags.randomPatches,
     noise: flags.noise,
     aggregate: flags.aggregate,
+    window: flags.window,
+    windowStride: flags.windowStride,
+    maxWindows: flags.maxWindows,
+    windowOffset: flags.windowOffset,
     n0: flags.n0,
     n: flags.n,
     alpha: flags.alpha,
@@ -214,12 +246,6 @@ async function run(
       );
   }
   const selection = { skip: flags.skip, max: flags.max, shard: flags.shard ? parseShard(flags.shard) : null };
-  const transform: DataTransform = {
-    resize: flags.dataResize,
-    centerCrop: flags.centerCrop,
-    channels: flags.channels,
-  };
-  const dataset = openDataset(flags.data, { labels: flags.labels, ...transform });
   if (flags.queue !== undefined) {
     parseRedisUrl(flags.queue);
     if (flags.shard)
@@ -236,8 +262,18 @@ async function run(
     device: flags.queue !== undefined ? 'cpu' : flags.device,
     threads: flags.queue !== undefined ? 1 : flags.threads,
   });
+  if (flags.queue !== undefined && classifier.inputShape.frames !== undefined)
+    throw new UsageError(
+      '--queue does not take video models yet; use --shard and merge to split a video run',
+    );
+  const { transform, dataset } = openData(flags, classifier);
   const progress = createProgress({ mode: progressMode(flags, streams.stderr), out: flags.out, streams });
   try {
+    if (dataset.classes && dataset.classes.length !== classifier.numClasses) {
+      throw new UsageError(
+        `${flags.data} has ${dataset.classes.length} classes but the model has ${classifier.numClasses} (${classifier.card.classes.join(', ')})`,
+      );
+    }
     const data = dataset.shape.channels;
     const model = classifier.inputShape.channels;
     if (
@@ -319,6 +355,75 @@ const EXIT_CODES: Partial<Record<NodeJS.Signals, number>> & Record<'SIGINT' | 'S
   SIGINT: 130,
   SIGTERM: 143,
 };
+
+const VIDEO_FLAGS = [
+  'frames',
+  'fps',
+  'size',
+  'split',
+  'window',
+  'windowStride',
+  'maxWindows',
+  'windowOffset',
+] as const;
+
+/** The data set, read as the model needs it: images, or clips for a video model (5-D input). */
+function openData(
+  flags: RunFlags,
+  classifier: OnnxClassifier,
+): { transform: DataTransform; dataset: Dataset } {
+  const model = classifier.inputShape;
+  if (model.frames === undefined) {
+    const videoFlag =
+      VIDEO_FLAGS.find((k) => flags[k] !== undefined) ?? (flags.padFrames ? 'padFrames' : undefined);
+    if (videoFlag) {
+      const option = `--${videoFlag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      throw new UsageError(
+        `${option} is for video models, but ${classifier.path} takes N x ${formatShape(model)} images (a video model's input is 5-D: N x C x T x H x W)`,
+      );
+    }
+    const transform: DataTransform = {
+      resize: flags.dataResize,
+      centerCrop: flags.centerCrop,
+      channels: flags.channels,
+    };
+    return { transform, dataset: openDataset(flags.data, { labels: flags.labels, ...transform }) };
+  }
+  const imageFlag = (['dataResize', 'centerCrop', 'channels', 'labels'] as const).find(
+    (k) => flags[k] !== undefined,
+  );
+  if (imageFlag)
+    throw new UsageError(
+      `--${imageFlag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for image data; video models read clips (--frames, --fps, --size)`,
+    );
+  const input = classifier.card.input;
+  const frames = flags.frames ?? input.clipFrames;
+  const fps = flags.fps ?? input.fps;
+  if (frames === undefined)
+    throw new UsageError(`--frames is needed: the model card of ${classifier.path} names no clipFrames`);
+  if (fps === undefined)
+    throw new UsageError(`--fps is needed: the model card of ${classifier.path} names no fps`);
+  const transform: DataTransform = {
+    frames,
+    fps,
+    size: flags.size ?? model.height,
+    padFrames: flags.padFrames,
+    split: flags.split,
+  };
+  const video = {
+    frames,
+    fps,
+    size: transform.size!,
+    channels: model.channels as 1 | 3,
+    pad: flags.padFrames,
+    split: flags.split,
+  };
+  if (model.channels !== 1 && model.channels !== 3)
+    throw new UsageError(
+      `${classifier.path}: video models take 1 (gray) or 3 (RGB) channels, not ${model.channels}`,
+    );
+  return { transform, dataset: openDataset(flags.data, { video }) };
+}
 
 /**
  * The whole command line. `streams` receive every command's output and commander's help and errors.

@@ -113,6 +113,11 @@ function finishLine(s: RunTotals, t: Tally, out: string): string {
   );
 }
 
+/** The one line reporting an input that could not be read (it gets no log line). */
+function skipLine(idx: number, reason: string): string {
+  return `smooth-reduce: skipped input ${idx}: ${reason}`;
+}
+
 function accuracyWord(m: RunManifest | undefined): string {
   return m?.command === 'predict' ? 'accuracy' : 'certified acc';
 }
@@ -124,7 +129,13 @@ export function createProgress(options: ProgressOptions): ProgressDisplay {
   const say = (line: string) => stderr.write(line + '\n');
   switch (options.mode) {
     case 'quiet':
-      return { start() {}, input() {}, finish() {}, close() {} };
+      return {
+        start() {},
+        input() {},
+        skip: (idx, reason) => say(skipLine(idx, reason)),
+        finish() {},
+        close() {},
+      };
 
     case 'json': {
       const emit = (event: Record<string, unknown>) => stdout.write(JSON.stringify(event) + '\n');
@@ -145,6 +156,9 @@ export function createProgress(options: ProgressOptions): ProgressDisplay {
         input(e, done) {
           tally.add(e, done);
           emit({ event: 'input', done, total: tally.total, ...e });
+        },
+        skip(idx, reason) {
+          emit({ event: 'skip', idx, reason });
         },
         finish(s) {
           // totals over the whole log; `session` holds this process's share
@@ -190,6 +204,7 @@ export function createProgress(options: ProgressOptions): ProgressDisplay {
             say(line());
           }
         },
+        skip: (idx, reason) => say(skipLine(idx, reason)),
         finish(s) {
           if (tally.done > tally.resumed) say(line());
           say(finishLine(s, tally, options.out));
@@ -233,6 +248,10 @@ export function createProgress(options: ProgressOptions): ProgressDisplay {
         input(e, done) {
           tally.add(e, done);
           bar?.update(done, payload());
+        },
+        skip(idx, reason) {
+          stderr.write('\n');
+          say(skipLine(idx, reason));
         },
         finish(s) {
           bar?.update(tally.done, payload());

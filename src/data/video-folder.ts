@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { type Shape3, formatShape } from '../core/shape.js';
 import type { Dataset, Input } from './dataset.js';
+import { findFfmpeg } from './ffmpeg.js';
 import {
   type ClipOptions,
   checkClipOptions,
@@ -91,6 +92,8 @@ export class VideoFolderDataset implements Dataset {
         `${root}: no videos (expected ${join(root, '<class>', '<clip>.mp4')} files or frame folders, or classInd.txt + a split list)`,
       );
     }
+    // a missing ffmpeg is a usage error now, not a skipped clip later
+    if (this.clips.some((c) => isVideoFile(c.path))) findFfmpeg();
     this.size = this.clips.length;
     this.shape = {
       channels: options.channels,

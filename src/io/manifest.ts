@@ -21,6 +21,12 @@ export interface DataTransform {
   centerCrop?: number;
   /** channels the images are converted to */
   channels?: 1 | 3;
+  /** video: frames per clip, frame rate, frame size, padding of short clips, split list */
+  frames?: number;
+  fps?: number;
+  size?: number;
+  padFrames?: boolean;
+  split?: string;
 }
 
 /** The part of a manifest that decides the log's content: a resumed run must match it exactly. */
@@ -48,6 +54,8 @@ export interface RunManifest extends RunIdentity {
    * smoothing-space dimension, to pA's lower bound), the relative margin of computed bounds
    */
   floatingPoint?: FloatingPointRecord;
+  /** inputs that could not be read (corrupt or short videos): no log line, retried on resume */
+  skipped?: { idx: number; reason: string }[];
   /** how the run was executed (none of it changes a certificate); callMemory in bytes */
   execution: { batch: number; callMemory?: number | null; device: string; threads: number | null };
   versions: Record<string, string>;

@@ -61,7 +61,7 @@ export interface ReduceOptions {
   windowStride?: number;
   /** video: cap on the number of windows (evenly spread) */
   maxWindows?: number;
-  /** video, plain RS: start frame of the one window (default: the middle window) */
+  /** video, plain RS: start frame of the one window (default: the centred window) */
   windowOffset?: number;
 }
 
@@ -82,8 +82,8 @@ export interface Plan {
   gather: LinearMap;
   /** patch positions in the resized image (empty for rs and video) */
   positions: PatchPosition[];
-  /** video: start frame of every window (empty for images) */
-  windows: number[];
+  /** video: start frame of every window (absent or empty for images) */
+  windows?: number[];
 }
 
 /** Describes the smoothing space of a configuration, for logs and manifests. */

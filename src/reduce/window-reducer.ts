@@ -9,7 +9,8 @@
  * | max|mean correlated   | the input clip         | I            | (W_1; ...; W_k)  | 1                    |
  * | max|mean uncorrelated | stacked windows        | (W_1;...;W_k)| I                | sqrt(max coverage)   |
  *
- * rs smooths the classifier on one window (the middle one, or the one starting at `windowOffset`):
+ * rs smooths the classifier on one window (the centred one, starting at floor((T - L) / 2), or the
+ * one starting at `windowOffset`):
  * a perturbation delta of the clip moves the window by W_o delta, ||W_o delta|| <= ||delta||, so its
  * radius holds for the clip. Correlated noise is one draw on the clip shared by overlapping windows:
  * the smoothing space is the clip itself. Uncorrelated noise is an independent draw per window, the
@@ -25,10 +26,7 @@ import type { Geometry, Plan, ReduceOptions, Reducer } from './reducer.js';
 
 /** Start frames of the windows a configuration uses on a clip of `frames` frames. */
 export function windowStarts(frames: number, window: number, options: ReduceOptions): number[] {
-  if (options.method === 'rs') {
-    const all = axisPositions(frames, window, options.windowStride ?? window);
-    return [options.windowOffset ?? all[Math.floor(all.length / 2)]];
-  }
+  if (options.method === 'rs') return [options.windowOffset ?? Math.floor((frames - window) / 2)];
   return spreadEvenly(axisPositions(frames, window, options.windowStride ?? window), options.maxWindows);
 }
 

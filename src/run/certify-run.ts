@@ -9,7 +9,7 @@
  * `../io/tsv-log.ts`) and `runCertification`, the local loop over both. The model is any
  * `Classifier`, named in the manifest by the `ModelIdentity` given with it.
  */
-import { UsageError } from '../core/errors.js';
+import { InputError, UsageError } from '../core/errors.js';
 import { SAMPLER } from '../core/rng.js';
 import { ABSTAIN } from '../core/smooth.js';
 import type { Dataset } from '../data/dataset.js';
@@ -94,6 +94,10 @@ export interface RunTotals {
   correct: number;
   abstained: number;
   seconds: number;
+  /** inputs that could not be read in this session (corrupt or short videos) */
+  skipped?: number;
+  /** seconds spent reading (decoding) inputs, apart from certification */
+  readSeconds?: number;
 }
 
 /** What the lines already in a resumed log hold (inputs of this run's selection only). */
@@ -106,20 +110,22 @@ export interface ResumedCounts {
 export interface RunObserver {
   start(total: number, alreadyDone: number, manifest: RunManifest, resumed: ResumedCounts): void;
   input(event: InputEvent, done: number): void;
+  /** an input that could not be read (corrupt or short video): no log line, recorded in the manifest */
+  skip?(idx: number, reason: string): void;
   finish(totals: RunTotals): void;
 }
 
-export function describeMethod(o: SmoothingOptions, copies: number): string {
+export function describeMethod(o: SmoothingOptions, copies: number, video = false): string {
   const adaptive =
     o.adaptiveRadius != null
       ? `, adaptive at r=${o.adaptiveRadius}`
       : o.sampleLoss != null
         ? `, input-specific n (loss ${o.sampleLoss})`
         : '';
-  if (o.method === 'rs') return `RS sigma=${o.sigma}${adaptive}`;
+  if (o.method === 'rs') return `RS${video ? ' (one window)' : ''} sigma=${o.sigma}${adaptive}`;
   const name = o.method === 'max' ? 'Smooth-Max' : 'Smooth-Mean';
-  const pos = o.randomPatches ? 'random ' : '';
-  return `${name} (${copies} ${pos}patches, ${o.noise}, ${o.aggregate}) sigma=${o.sigma}${adaptive}`;
+  const pos = video ? 'windows' : `${o.randomPatches ? 'random ' : ''}patches`;
+  return `${name} (${copies} ${pos}, ${o.noise}, ${o.aggregate}) sigma=${o.sigma}${adaptive}`;
 }
 
 /** Options that change certificates; batch size does not (noise is drawn per sample, in order). */
@@ -138,6 +144,9 @@ function certificateOptions(o: SmoothingOptions, command: 'certify' | 'predict')
   if (command === 'certify' && o.adaptiveRadius != null)
     Object.assign(base, { adaptiveRadius: o.adaptiveRadius, looks: o.looks });
   if (command === 'certify' && o.sampleLoss != null) base.sampleLoss = o.sampleLoss;
+  // video windows, only when set, so that image manifests resume unchanged
+  for (const key of ['window', 'windowStride', 'maxWindows', 'windowOffset'] as const)
+    if (o[key] !== undefined) base[key] = o[key];
   if (o.method !== 'rs') {
     Object.assign(base, {
       resize: o.resize ?? null,
@@ -221,7 +230,7 @@ function openLog(
   const manifest: RunManifest = {
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
-    label: describeMethod(req.options, geometry.copies),
+    label: describeMethod(req.options, geometry.copies, req.dataset.shape.frames !== undefined),
     ...identity,
     radiusSpace: 'input',
     smoothingSpace: geometry.smoothingSpace,
@@ -301,13 +310,26 @@ export async function runCertification(req: RunRequest, observer: RunObserver): 
   const totals: RunTotals = { total: run.indices.length, resumed, correct: 0, abstained: 0, seconds: 0 };
   observer.start(run.indices.length, resumed, run.manifest, run.resumed);
   const t0 = performance.now();
+  const skipped: { idx: number; reason: string }[] = [];
+  let readSeconds = 0;
   try {
     for (const [k, idx] of run.todo.entries()) {
       if (req.signal?.aborted) {
         const signal = req.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
         throw new RunInterrupted(signal, resumed + k, run.indices.length);
       }
-      const input = await req.dataset.get(idx);
+      const tr = performance.now();
+      let input: Input;
+      try {
+        input = await req.dataset.get(idx);
+      } catch (e) {
+        if (!(e instanceof InputError)) throw e;
+        skipped.push({ idx, reason: e.message });
+        writeManifest(req.out, { ...run.manifest, skipped });
+        observer.skip?.(idx, e.message);
+        continue;
+      }
+      readSeconds += (performance.now() - tr) / 1000;
       const { fields, event } = await evaluateInput(req.command, run.smoothed, input);
       run.log.append(fields);
       if (event.correct) totals.correct++;
@@ -318,14 +340,17 @@ export async function runCertification(req: RunRequest, observer: RunObserver): 
     run.log.close();
   }
   totals.seconds = (performance.now() - t0) / 1000;
-  finishRun(run, req.out);
+  totals.skipped = skipped.length;
+  totals.readSeconds = readSeconds;
+  finishRun(run, req.out, skipped);
   observer.finish(totals);
   return totals;
 }
 
 /** Marks the manifest of a run finished: every selected input is in the log. */
-export function finishRun(run: OpenRun, out: string): void {
+export function finishRun(run: OpenRun, out: string, skipped: { idx: number; reason: string }[] = []): void {
+  if (skipped.length > 0) run.manifest.skipped = skipped;
   run.manifest.finished = new Date().toISOString();
-  run.manifest.lines = run.indices.length;
+  run.manifest.lines = run.indices.length - skipped.length;
   writeManifest(out, run.manifest);
 }

@@ -147,7 +147,8 @@ function readRows(s: Shard): { log: ParsedLog; rows: Map<number, LogRow> } {
       `merge: ${s.log} holds idx ${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', ...' : ''}, not in shard ${shardName(s.shard)}`,
     );
   }
-  const absent = own.filter((i) => !rows.has(i));
+  const skipped = new Set((s.manifest.skipped ?? []).map((k) => k.idx));
+  const absent = own.filter((i) => !rows.has(i) && !skipped.has(i));
   if (absent.length > 0) {
     throw new UsageError(
       `merge: ${s.log} lacks ${inputs(absent.length)} of shard ${shardName(s.shard)} (first idx ${absent[0]}) although its manifest says finished; resume it`,
@@ -187,8 +188,11 @@ export function mergeShards(logs: readonly string[], out: string): MergeResult {
       rows.set(idx, row);
     }
   }
-  if (rows.size !== expected.length || expected.some((i) => !rows.has(i))) {
-    const absent = expected.filter((i) => !rows.has(i));
+  // inputs a shard could not read (corrupt videos) have no line; the merged manifest lists them
+  const skipped = shards.flatMap((s) => s.manifest.skipped ?? []).sort((a, b) => a.idx - b.idx);
+  const skippedSet = new Set(skipped.map((k) => k.idx));
+  const absent = expected.filter((i) => !rows.has(i) && !skippedSet.has(i));
+  if (absent.length > 0) {
     throw new UsageError(`merge: the shards do not cover ${inputs(absent.length)} (first idx ${absent[0]})`);
   }
 
@@ -200,7 +204,8 @@ export function mergeShards(logs: readonly string[], out: string): MergeResult {
     ...unsharded(first),
     started: starts[0],
     finished: finishes.every((f) => f !== null) ? finishes.sort()[finishes.length - 1] : null,
-    lines: expected.length,
+    lines: expected.length - skipped.length,
+    ...(skipped.length > 0 ? { skipped } : {}),
     mergedFrom: [...shards]
       .sort((a, b) => a.shard.index - b.shard.index)
       .map((s) => ({
@@ -214,11 +219,12 @@ export function mergeShards(logs: readonly string[], out: string): MergeResult {
   };
   mkdirSync(dirname(out), { recursive: true });
   const merged = { columns: columns ?? [] };
-  const text = [columns ?? [], ...expected.map((i) => rowFields(merged, rows.get(i) as LogRow))]
+  const written = expected.filter((i) => rows.has(i));
+  const text = [columns ?? [], ...written.map((i) => rowFields(merged, rows.get(i) as LogRow))]
     .map(formatLine)
     .join('');
   writeFileSync(`${out}.tmp`, text);
   renameSync(`${out}.tmp`, out);
   writeManifest(out, manifest);
-  return { out, lines: expected.length, shards: shards.length, manifest };
+  return { out, lines: written.length, shards: shards.length, manifest };
 }
