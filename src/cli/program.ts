@@ -269,9 +269,10 @@ async function run(
   const { transform, dataset } = openData(flags, classifier);
   const progress = createProgress({ mode: progressMode(flags, streams.stderr), out: flags.out, streams });
   try {
-    if (dataset.classes && dataset.classes.length !== classifier.numClasses) {
+    // video class folders are labelled by position: another class count mislabels every clip
+    if (dataset.shape.frames !== undefined && dataset.classes?.length !== classifier.numClasses) {
       throw new UsageError(
-        `${flags.data} has ${dataset.classes.length} classes but the model has ${classifier.numClasses} (${classifier.card.classes.join(', ')})`,
+        `${flags.data} has ${dataset.classes?.length ?? 0} classes but the model has ${classifier.numClasses} (${classifier.card.classes.join(', ')})`,
       );
     }
     const data = dataset.shape.channels;
