@@ -131,7 +131,7 @@ test('bad video input is refused with one line before any sampling', { skip }, a
   }
   const cases: [string[], RegExp][] = [
     [['--frames', '4'], /a window of 8 frames is longer than the clip \(--frames 4\)/],
-    [['--method', 'max', '--window-stride', '0'], /--window-stride must be a whole number >= 1, got 0/],
+    [['--method', 'max', '--window-stride', '0'], /--window-stride must be a positive integer, got 0/],
     [['--size', '28'], /frames are 28x28 but the model takes 32x32; pass --size 32/],
     [['--window', '4'], /--window 4, but the model takes windows of 8 frames/],
     [['--data', noVideos], /no videos/],
