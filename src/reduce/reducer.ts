@@ -168,6 +168,9 @@ export class PatchReducer implements Reducer {
       this.geometry = { smoothingSpace: 'input', smoothingShape: shape3(inputShape), copies: 1 };
       return;
     }
+    // the options schema checks it too; a reducer built directly must not loop on a fractional stride
+    if (!Number.isInteger(o.stride) || o.stride < 1)
+      throw new UsageError(`--stride must be a positive integer, got ${o.stride}`);
     const size = o.resize ?? { height: inputShape.height + 4, width: inputShape.width + 4 };
     if (![size.height, size.width].every((d) => Number.isInteger(d) && d >= 1))
       throw new UsageError(`--resize must be whole numbers of pixels >= 1, got ${size.height}x${size.width}`);
