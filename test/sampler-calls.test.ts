@@ -9,7 +9,7 @@ import { GaussianRng, noiseGrid } from '../src/core/rng.js';
 import type { Classifier } from '../src/models/classifier.js';
 import { CallSizer } from '../src/sampling/call-size.js';
 import { Sampler } from '../src/sampling/sampler.js';
-import { Reducer } from '../src/reduce/reducer.js';
+import { PatchReducer } from '../src/reduce/reducer.js';
 import { defaultSmoothingOptions } from '../src/options.js';
 import { linearClassifier } from './helpers/linear-classifier.js';
 
@@ -43,7 +43,7 @@ async function countVotes(
   callMemory?: number,
 ) {
   const inputShape = { channels: 1, height: 4, width: 4 };
-  const reducer = new Reducer(
+  const reducer = new PatchReducer(
     { ...defaultSmoothingOptions, method, resize: { height: side + 2, width: side + 2 }, stride: 1 },
     method === 'rs' ? f.inputShape : inputShape,
     f.inputShape,
