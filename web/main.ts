@@ -10,7 +10,7 @@ import { clopperPearsonLower } from '../src/core/stats.js';
 import type { Shape3 } from '../src/core/shape.js';
 import { rgbToPlanar } from '../src/data/pixels.js';
 import type { Classifier } from '../src/models/classifier.js';
-import { Reducer } from '../src/reduce/reducer.js';
+import { PatchReducer } from '../src/reduce/reducer.js';
 import {
   type SamplingProgress,
   type SmoothingOptions,
@@ -166,7 +166,7 @@ function drawGrid(): void {
     method: 'mean' as const,
     stride: Number($<HTMLSelectElement>('stride').value),
   };
-  const plan = new Reducer(options, shape, shape).prepare(pixels, 0);
+  const plan = new PatchReducer(options, shape, shape).prepare(pixels, 0);
   const size = { channels: shape.channels, height: shape.height + 4, width: shape.width + 4 };
   const canvas = $<HTMLCanvasElement>('grid-view');
   const small = document.createElement('canvas');
