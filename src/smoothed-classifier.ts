@@ -146,14 +146,7 @@ export class SmoothedClassifier {
    * `adaptiveRadius`, the sequential variant that stops once that radius is decided.
    */
   async certify(input: InputToSmooth, hooks: RunHooks = {}): Promise<CertifyResult> {
-    const index = input.index ?? 0;
-    this.checkRange(input.pixels, index);
-    const plan = this.reducer.prepare(input.pixels, index);
-    const votes = this.observe(
-      this.sampler.votes(plan, this.options.sigma, new GaussianRng(this.options.seed, index)),
-      hooks,
-      true,
-    );
+    const { plan, votes } = this.voteSource(input, hooks, true);
     const { adaptiveRadius = null, looks = 5, sampleLoss = null } = this.options;
     const deduction = this.deduction(plan.center);
     const params = { ...this.options, deduction };
@@ -246,15 +239,16 @@ export class SmoothedClassifier {
 
   /** PREDICT (Cohen et al., Pseudocode): the smoothed class, or abstain when the test is not significant. */
   async predict(input: InputToSmooth, hooks: RunHooks = {}): Promise<PredictResult> {
+    return predictVotes(this.voteSource(input, hooks, false).votes, this.options);
+  }
+
+  /** One input's plan and its votes: noise stream `index` of the run seed, seen through the hooks. */
+  private voteSource(input: InputToSmooth, hooks: RunHooks, certifying: boolean) {
     const index = input.index ?? 0;
     this.checkRange(input.pixels, index);
     const plan = this.reducer.prepare(input.pixels, index);
-    const votes = this.observe(
-      this.sampler.votes(plan, this.options.sigma, new GaussianRng(this.options.seed, index)),
-      hooks,
-      false,
-    );
-    return predictVotes(votes, this.options);
+    const rng = new GaussianRng(this.options.seed, index);
+    return { plan, votes: this.observe(this.sampler.votes(plan, this.options.sigma, rng), hooks, certifying) };
   }
 
   /**

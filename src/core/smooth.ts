@@ -69,8 +69,7 @@ export async function certifyVotes(votes: VoteSource, params: CertifyParams): Pr
   const counts = await votes(p.n);
   const nA = counts[cA];
   const pALower = Math.max(0, clopperPearsonLower(nA, p.n, p.alpha) - p.deduction);
-  if (pALower < 0.5) return { prediction: ABSTAIN, radius: 0, pALower, cA, nA, counts, samples: p.n };
-  return { prediction: cA, radius: certifiedRadius(p.sigma, pALower), pALower, cA, nA, counts, samples: p.n };
+  return conclude(p.sigma, cA, pALower, counts, p.n);
 }
 
 /** Adaptive CERTIFY's parameters: CERTIFY's, the radius (smoothing space) that decides when to stop, the looks K. */
@@ -109,18 +108,7 @@ export async function certifyVotesAdaptive(votes: VoteSource, params: AdaptivePa
     if (pALower >= target && pALower >= 0.5) break;
     if (clopperPearsonUpper(nA, drawn, alphaLook) + charge < target) break;
   }
-  const nA = total[cA];
-  if (pALower < 0.5)
-    return { prediction: ABSTAIN, radius: 0, pALower, cA, nA, counts: total, samples: drawn };
-  return {
-    prediction: cA,
-    radius: certifiedRadius(p.sigma, pALower),
-    pALower,
-    cA,
-    nA,
-    counts: total,
-    samples: drawn,
-  };
+  return conclude(p.sigma, cA, pALower, total, drawn);
 }
 
 /** Cumulative sample counts of the K looks: ceil(n / 2^(K-k)) for k = 1..K, strictly increasing, ending at n. */
@@ -170,18 +158,8 @@ export async function certifyVotesInputSpecific(
     };
   }
   const counts = await votes(size);
-  const nA = counts[cA];
-  const pALower = Math.max(0, clopperPearsonLower(nA, size, p.alpha) - p.deduction);
-  if (pALower < 0.5) return { prediction: ABSTAIN, radius: 0, pALower, cA, nA, counts, samples: size };
-  return {
-    prediction: cA,
-    radius: certifiedRadius(p.sigma, pALower),
-    pALower,
-    cA,
-    nA,
-    counts,
-    samples: size,
-  };
+  const pALower = Math.max(0, clopperPearsonLower(counts[cA], size, p.alpha) - p.deduction);
+  return conclude(p.sigma, cA, pALower, counts, size);
 }
 
 /**
@@ -266,6 +244,19 @@ export async function predictVotes(
 }
 
 /** Index of the largest count; ties go to the lowest index (as numpy's argmax). */
+/** CERTIFY's last step: abstain when pA's lower bound is below 1/2, else cA at sigma * PhiInv(pALower). */
+function conclude(
+  sigma: number,
+  cA: number,
+  pALower: number,
+  counts: Uint32Array,
+  samples: number,
+): Certificate {
+  const nA = counts[cA];
+  if (pALower < 0.5) return { prediction: ABSTAIN, radius: 0, pALower, cA, nA, counts, samples };
+  return { prediction: cA, radius: certifiedRadius(sigma, pALower), pALower, cA, nA, counts, samples };
+}
+
 export function argmax(values: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
