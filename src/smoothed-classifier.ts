@@ -248,7 +248,10 @@ export class SmoothedClassifier {
     this.checkRange(input.pixels, index);
     const plan = this.reducer.prepare(input.pixels, index);
     const rng = new GaussianRng(this.options.seed, index);
-    return { plan, votes: this.observe(this.sampler.votes(plan, this.options.sigma, rng), hooks, certifying) };
+    return {
+      plan,
+      votes: this.observe(this.sampler.votes(plan, this.options.sigma, rng), hooks, certifying),
+    };
   }
 
   /**
