@@ -1,8 +1,9 @@
 /**
  * Shared pieces of the benchmark (bench/main.ts, bench/child.ts, bench/report.ts): the library
  * loader (dist/ or src/), the models and smoothing configurations measured, data and machine
- * description, and the CPU profile summary.
+ * description, the CPU profile summary, progress lines and child processes.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem, availableParallelism, tmpdir } from 'node:os';
@@ -318,4 +319,33 @@ export function summarizeProfile(p: CpuProfile, topN = 12): ProfileSummary {
 
 export async function readJson<T>(path: string): Promise<T> {
   return JSON.parse(await readFile(path, 'utf8')) as T;
+}
+
+// ---------------------------------------------------------------------- progress and child processes
+
+export const t0 = performance.now();
+export function log(msg: string): void {
+  const s = ((performance.now() - t0) / 1000).toFixed(0).padStart(4);
+  process.stderr.write(`[bench ${s} s] ${msg}\n`);
+}
+
+export function runChild(
+  cmd: string,
+  args: string[],
+  what: string,
+): Promise<{ stdout: string; code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => (stdout += d));
+    child.on('error', (e) => reject(new Error(`${what}: ${e.message}`)));
+    child.on('close', (code, signal) => resolve({ stdout, code, signal }));
+  });
+}
+
+export function lastJsonLine<T>(stdout: string, what: string): T {
+  const line = stdout.trim().split('\n').pop();
+  if (!line) throw new Error(`${what}: no output`);
+  return JSON.parse(line) as T;
 }
