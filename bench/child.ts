@@ -1,5 +1,5 @@
 /**
- * One measurement in a fresh process, started by bench/main.ts:
+ * One measurement in a fresh process, started by bench/child-runs.ts:
  *
  *   node --import tsx bench/child.ts memory  '<json spec>'   peak RSS of one certification
  *   node --import tsx bench/child.ts profile '<json spec>'   V8 CPU profile of one certification

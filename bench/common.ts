@@ -1,5 +1,5 @@
 /**
- * Shared pieces of the benchmark (bench/main.ts, bench/child.ts, bench/report.ts): the library
+ * Shared pieces of the benchmark (bench/main.ts and its phase modules, bench/child.ts, bench/report.ts): the library
  * loader (dist/ or src/), the models and smoothing configurations measured, data and machine
  * description, the CPU profile summary, progress lines and child processes.
  */

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The Python reference for the smooth-reduce benchmark (bench/main.ts starts it).
+"""The Python reference for the smooth-reduce benchmark (bench/certify.ts starts it).
 
 Certifies the same inputs with the same n0, n, batch, alpha and thread count as the library, written the
 way the Python research code does it:
@@ -18,7 +18,7 @@ way the Python research code does it:
 
     /usr/bin/python3 bench/reference_smooth.py spec.json > result.json
 
-spec.json (written by bench/main.ts): model, arch, inputs file (float32, the library's pixels), shape,
+spec.json (written by bench/certify.ts): model, arch, inputs file (float32, the library's pixels), shape,
 indices, labels, sigma, n0, n, alpha, batch, threads, seed, configs [{name, method, stride, k}], resize,
 checks (float32 inputs and the ORT logits for them, to compare the two models), centers (the library's
 resized images, to compare the two resizes).
