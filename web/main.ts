@@ -11,6 +11,7 @@ import type { Shape3 } from '../src/core/shape.js';
 import { rgbToPlanar } from '../src/data/pixels.js';
 import type { Classifier } from '../src/models/classifier.js';
 import { PatchReducer } from '../src/reduce/reducer.js';
+import type { SampleInfo } from '../src/serve/samples.js';
 import {
   type SamplingProgress,
   type SmoothingOptions,
@@ -29,15 +30,6 @@ interface ModelInfo {
   trainingSigma: number | null;
   url: string;
   card: { input: { normalization: unknown } };
-}
-
-interface SampleInfo {
-  set: string;
-  index: number;
-  label: number;
-  className: string;
-  models: string[];
-  url: string;
 }
 
 type MethodId = 'rs' | 'max' | 'mean';

@@ -10,7 +10,8 @@ import { openDataset } from '../data/open.js';
 import { packageRoot } from '../package-root.js';
 import type { ServedModel } from './models.js';
 
-export interface Sample {
+/** What `GET /v1/samples` lists for one sample (the page reads this type too). */
+export interface SampleInfo {
   set: string;
   index: number;
   label: number;
@@ -18,6 +19,9 @@ export interface Sample {
   /** ids of the served models that take this image */
   models: string[];
   url: string;
+}
+
+export interface Sample extends SampleInfo {
   png: Buffer;
 }
 
