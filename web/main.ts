@@ -369,13 +369,16 @@ function showNoisy(batch: Float32Array, count: number): void {
   }
 }
 
-async function inBrowser(
+/** Certifies `x` with one method, showing progress in `view`: in the page, or through the API. */
+type Certifier = (
   method: MethodId,
   x: Float32Array,
   options: Omit<SmoothingOptions, 'method'>,
   view: { status: HTMLElement; votes: SVGSVGElement; bound: SVGSVGElement },
   m: ModelInfo,
-): Promise<Outcome> {
+) => Promise<Outcome>;
+
+const inBrowser: Certifier = async (method, x, options, view, m) => {
   const f = await classifier(m);
   const base = method === 'rs' ? recording(f, showNoisy) : f;
   const g = new SmoothedClassifier(base, shapeOf(m), { ...options, method });
@@ -395,15 +398,9 @@ async function inBrowser(
   const t0 = performance.now();
   const c = await g.certify({ pixels: x, index: 0 }, { onProgress, chunk: BATCH });
   return { ...c, seconds: (performance.now() - t0) / 1000 };
-}
+};
 
-async function onServer(
-  method: MethodId,
-  x: Float32Array,
-  options: Omit<SmoothingOptions, 'method'>,
-  view: { status: HTMLElement; votes: SVGSVGElement; bound: SVGSVGElement },
-  m: ModelInfo,
-): Promise<Outcome> {
+const onServer: Certifier = async (method, x, options, view, m) => {
   view.status.textContent = 'certifying on the server...';
   const body = {
     model: m.id,
@@ -425,7 +422,7 @@ async function onServer(
   histogram(view.votes, r.counts, m.classes);
   boundPlot(view.bound, [[r.samples, r.pALower]], options.n);
   return r;
-}
+};
 
 async function certifyAll(event: SubmitEvent): Promise<void> {
   event.preventDefault();
