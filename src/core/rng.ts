@@ -20,6 +20,8 @@
  * The one assumption left is the usual one: xoshiro128**'s outputs are independent uniform bits.
  */
 
+import { NoiseKernel } from './noise-kernel.js';
+
 /** Names this sampler in run manifests: logs drawn with another one are not resumed with it. */
 export const SAMPLER = 'xoshiro128**-ziggurat52-grid';
 
@@ -131,6 +133,9 @@ export function samplerDeviation(sigma: number, grid: NoiseGrid, maxAbsCenter: n
   return TABLE_DEVIATION + decisions + fast + tailCells + tailRounding;
 }
 
+/** The WebAssembly hot loop, compiled on first use. */
+let kernel: NoiseKernel | undefined;
+
 /** SplitMix32-style finaliser (Murmur3 fmix32), used only to expand seeds into generator state. */
 function mix32(x: number): number {
   x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
@@ -139,10 +144,8 @@ function mix32(x: number): number {
 }
 
 export class GaussianRng {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
+  /** xoshiro128** state (a typed array: no number boxing when the hot loop hands it over) */
+  private readonly s = new Int32Array(4);
 
   /**
    * @param seed run seed (any safe integer)
@@ -158,126 +161,102 @@ export class GaussianRng {
     h = mix32(h ^ hi ^ 0x7f4a7c15);
     h = mix32(h ^ (stream >>> 0) ^ 0x632be5ab);
     h = mix32(h ^ (Math.floor(stream / 2 ** 32) >>> 0) ^ 0x85157af5);
-    this.s0 = mix32(h + 0x9e3779b9);
-    this.s1 = mix32(h + 0x3c6ef372);
-    this.s2 = mix32(h + 0xdaa66d2b);
-    this.s3 = mix32(h + 0x78dde6e4) | 1;
+    this.s[0] = mix32(h + 0x9e3779b9);
+    this.s[1] = mix32(h + 0x3c6ef372);
+    this.s[2] = mix32(h + 0xdaa66d2b);
+    this.s[3] = mix32(h + 0x78dde6e4) | 1;
   }
 
   /** Next uniform 32-bit integer (as a signed int32). */
   nextInt32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9);
-    const t = this.s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
-    return result | 0;
+    return next32(this.s);
   }
 
   /** Uniform on the open interval (0, 1): (k + 0.5) / 2^52, k a uniform 52-bit integer. */
   nextUniform(): number {
-    const a = this.nextInt32() >>> 6;
-    const b = this.nextInt32() >>> 6;
-    return (a * 2 ** 26 + b + 0.5) / MAG;
+    return uniform52(this.s);
   }
 
   /** A standard normal draw. */
   nextGaussian(): number {
-    const u = this.nextInt32();
-    const m = (u >>> 8) * 2 ** 28 + (this.nextInt32() >>> 4);
+    const u = next32(this.s);
+    const m = (u >>> 8) * 2 ** 28 + (next32(this.s) >>> 4);
     const iz = u & (LAYERS - 1);
     const negative = (u & LAYERS) !== 0;
     if (m < kn[iz]) return negative ? -(m + 0.5) * wn[iz] : (m + 0.5) * wn[iz];
-    return this.slow(m, iz, negative);
+    return slowPath(this.s, m, iz, negative);
   }
 
   /**
-   * out[offset + i] = Q(center[i] + sigma * N(0, 1)) for i < center.length: one noisy sample on the
-   * grid (see the module comment).
+   * out[offset + s * stride + i] = Q(center[i] + sigma * N(0, 1)) for i < center.length and
+   * s < count: `count` noisy samples on the grid (see the module comment), drawn in order, each
+   * coordinate exactly as `nextGaussian` draws it. Runs noise-kernel.wat (a test checks the two give
+   * the same bits).
    */
-  fillNoisy(out: Float32Array, offset: number, center: Float32Array, sigma: number, grid: NoiseGrid): void {
-    // The generator state lives in locals for the loop: V8 keeps them in registers.
-    let s0 = this.s0;
-    let s1 = this.s1;
-    let s2 = this.s2;
-    let s3 = this.s3;
-    const { step, inverse, limit } = grid;
-    const n = center.length;
-    for (let i = 0; i < n; i++) {
-      const u = Math.imul(rotl(Math.imul(s1, 5), 7), 9);
-      let t = s1 << 9;
-      s2 ^= s0;
-      s3 ^= s1;
-      s1 ^= s2;
-      s0 ^= s3;
-      s2 ^= t;
-      s3 = (s3 << 11) | (s3 >>> 21);
-      const v = Math.imul(rotl(Math.imul(s1, 5), 7), 9);
-      t = s1 << 9;
-      s2 ^= s0;
-      s3 ^= s1;
-      s1 ^= s2;
-      s0 ^= s3;
-      s2 ^= t;
-      s3 = (s3 << 11) | (s3 >>> 21);
-      const m = (u >>> 8) * 2 ** 28 + (v >>> 4);
-      const iz = u & (LAYERS - 1);
-      let g: number;
-      if (m < kn[iz]) {
-        g = (u & LAYERS) !== 0 ? -(m + 0.5) * wn[iz] : (m + 0.5) * wn[iz];
-      } else {
-        this.s0 = s0;
-        this.s1 = s1;
-        this.s2 = s2;
-        this.s3 = s3;
-        g = this.slow(m, iz, (u & LAYERS) !== 0);
-        s0 = this.s0;
-        s1 = this.s1;
-        s2 = this.s2;
-        s3 = this.s3;
-      }
-      // round half up, as Math.round for |y| < 2^52, but twice as fast in V8
-      const k = Math.floor((center[i] + sigma * g) * inverse + 0.5);
-      out[offset + i] = (k > limit ? limit : k < -limit ? -limit : k) * step;
-    }
-    this.s0 = s0;
-    this.s1 = s1;
-    this.s2 = s2;
-    this.s3 = s3;
+  fillNoisy(
+    out: Float32Array,
+    offset: number,
+    center: Float32Array,
+    sigma: number,
+    grid: NoiseGrid,
+    count = 1,
+    stride = center.length,
+  ): void {
+    kernel ??= new NoiseKernel({ kn, wn, slow: slowPath });
+    kernel.fill(this.s, out, offset, stride, count, center, sigma, grid);
   }
 
   /** Random integer in [0, bound). */
   nextBelow(bound: number): number {
     return Math.floor(this.nextUniform() * bound);
   }
-
-  /** The wedges and the tail: the ~1% of draws the fast test does not accept. */
-  private slow(m: number, iz: number, negative: boolean): number {
-    for (;;) {
-      if (iz === 0) {
-        let a: number;
-        let b: number;
-        do {
-          a = -Math.log(this.nextUniform()) / R;
-          b = -Math.log(this.nextUniform());
-        } while (b + b < a * a);
-        return negative ? -R - a : R + a;
-      }
-      const x = (m + 0.5) * wn[iz];
-      if (fn[iz] + this.nextUniform() * (fn[iz - 1] - fn[iz]) < Math.exp(-0.5 * x * x))
-        return negative ? -x : x;
-      const u = this.nextInt32();
-      m = (u >>> 8) * 2 ** 28 + (this.nextInt32() >>> 4);
-      iz = u & (LAYERS - 1);
-      negative = (u & LAYERS) !== 0;
-      if (m < kn[iz]) return negative ? -(m + 0.5) * wn[iz] : (m + 0.5) * wn[iz];
-    }
-  }
 }
 
 function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
+}
+
+/** xoshiro128** step on the state s: the next uniform 32-bit integer (as a signed int32). */
+function next32(s: Int32Array): number {
+  const result = Math.imul(rotl(Math.imul(s[1], 5), 7), 9);
+  const t = s[1] << 9;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 11);
+  return result | 0;
+}
+
+/** Uniform on the open interval (0, 1): (k + 0.5) / 2^52, k a uniform 52-bit integer. */
+function uniform52(s: Int32Array): number {
+  const a = next32(s) >>> 6;
+  const b = next32(s) >>> 6;
+  return (a * 2 ** 26 + b + 0.5) / MAG;
+}
+
+/**
+ * The wedges and the tail: the ~1% of draws the fast test does not accept. A function of its own
+ * (not a method, state in a typed array) so that the hot loop's compiled code does not depend on it.
+ */
+function slowPath(s: Int32Array, m: number, iz: number, negative: boolean): number {
+  for (;;) {
+    if (iz === 0) {
+      let a: number;
+      let b: number;
+      do {
+        a = -Math.log(uniform52(s)) / R;
+        b = -Math.log(uniform52(s));
+      } while (b + b < a * a);
+      return negative ? -R - a : R + a;
+    }
+    const x = (m + 0.5) * wn[iz];
+    if (fn[iz] + uniform52(s) * (fn[iz - 1] - fn[iz]) < Math.exp(-0.5 * x * x)) return negative ? -x : x;
+    const u = next32(s);
+    m = (u >>> 8) * 2 ** 28 + (next32(s) >>> 4);
+    iz = u & (LAYERS - 1);
+    negative = (u & LAYERS) !== 0;
+    if (m < kn[iz]) return negative ? -(m + 0.5) * wn[iz] : (m + 0.5) * wn[iz];
+  }
 }

@@ -146,7 +146,7 @@ export class Sampler {
     const dim = plan.center.length;
     const stride = plan.copies * this.modelSize;
     if (plan.gather.isIdentity) {
-      for (let s = 0; s < size; s++) rng.fillNoisy(out, s * stride, plan.center, sigma, this.options.grid);
+      rng.fillNoisy(out, 0, plan.center, sigma, this.options.grid, size, stride);
       return;
     }
     const perStep = Math.min(this.options.batch, size);
@@ -154,7 +154,7 @@ export class Sampler {
     const noise = this.noiseBuffer;
     for (let first = 0; first < size; first += perStep) {
       const step = Math.min(perStep, size - first);
-      for (let s = 0; s < step; s++) rng.fillNoisy(noise, s * dim, plan.center, sigma, this.options.grid);
+      rng.fillNoisy(noise, 0, plan.center, sigma, this.options.grid, step);
       for (let s = 0; s < step; s++) plan.gather.apply(noise, s * dim, out, (first + s) * stride);
     }
   }
