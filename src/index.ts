@@ -62,3 +62,10 @@ export { openDataset, type OpenOptions } from './data/open.js';
 export type { Dataset, Input } from './data/dataset.js';
 export { readLog, outcomes, type CertificationLog } from './analysis/log.js';
 export { summarize, certifiedAccuracy, averageCertifiedRadius, abstentionRate } from './analysis/metrics.js';
+export {
+  clopperPearsonInterval,
+  mcnemarExact,
+  pairedBootstrap,
+  type Interval,
+  type BootstrapOptions,
+} from './analysis/statistics.js';

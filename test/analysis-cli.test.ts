@@ -36,11 +36,30 @@ describe('cli: analyze', () => {
     const lines = out.split('\n');
     assert.match(
       lines[0],
-      /^\| run +\| inputs \| r = 0 \(clean\) \| +r = 0.25 \| +r = 0.5 \| +r = 0.75 \| +r = 1 \| +ACR \|/,
+      /^\| run +\| inputs \| +r = 0 \(clean\) \| +r = 0.25 \| +r = 0.5 \| +r = 0.75 \| +r = 1 \| +ACR \|/,
     );
-    assert.match(lines[2], /^\| Smooth-Mean \(9 patches, correlated\) \| +10 \|/);
-    assert.match(lines[3], /^\| run-b +\| +10 \|/);
+    // 7 of 10 correct: scipy.stats.beta.ppf(0.025, 7, 4) = 0.3475, beta.ppf(0.975, 8, 3) = 0.9333
+    assert.match(lines[2], /^\| Smooth-Mean \(9 patches, correlated\) \| +10 \| \.700 \[\.348, \.933\] \|/);
+    // at r = 0.75 run-a has 2 of 10, run-b 1 of 10: overlapping intervals, so nothing is bold
+    assert.match(lines[3], /^\| run-b +\| +10 \| \.700 \[\.348, \.933\] \| .* \| \.100 \[\.003, \.445\] \|/);
+    assert.ok(!out.includes('**'), 'no bold without separated intervals');
     assert.match(out, /Table: .*\(input space\)/);
+    assert.match(out, /two-sided 95 % Clopper-Pearson interval/);
+  });
+
+  it('--confidence, --no-intervals', async () => {
+    const json = JSON.parse(
+      (await run('analyze', fixture('run-a.tsv'), '--radii', '0', '--confidence', '0.9', '--format', 'json'))
+        .out,
+    );
+    assert.equal(json.confidence, 0.9);
+    const [c] = json.runs[0].certifiedAccuracy;
+    // /usr/bin/python3 -c "from scipy.stats import beta; print(beta.ppf(0.05,7,4), beta.ppf(0.95,8,3))"
+    assert.ok(Math.abs(c.interval.low - 0.39337578389458766) < 1e-9, String(c.interval.low));
+    assert.ok(Math.abs(c.interval.high - 0.9127355660858496) < 1e-9, String(c.interval.high));
+    const md = (await run('analyze', fixture('run-a.tsv'), '--no-intervals')).out;
+    assert.match(md.split('\n')[2], /\| +10 \| +0\.700 \| +0\.500 \|/);
+    assert.ok(!md.includes('['));
   });
 
   it('--radii, --format, --space, --label', async () => {
@@ -60,7 +79,13 @@ describe('cli: analyze', () => {
     );
     assert.equal(json.space, 'smoothing');
     assert.equal(json.spaceDescription, 'smoothing space: resized image 36x36');
-    assert.deepEqual(json.runs[0].certifiedAccuracy, [{ radius: 0.8, accuracy: 0.2 }]);
+    // 2 of 10 certified at 0.8 in smoothing space:
+    // /usr/bin/python3 -c "from scipy.stats import beta; print(beta.ppf(0.025,2,9), beta.ppf(0.975,3,8))"
+    // 0.02521072632683336 0.5560954623076415
+    const [c] = json.runs[0].certifiedAccuracy;
+    assert.deepEqual([c.radius, c.accuracy], [0.8, 0.2]);
+    assert.ok(Math.abs(c.interval.low - 0.02521072632683336) < 1e-9, String(c.interval.low));
+    assert.ok(Math.abs(c.interval.high - 0.5560954623076415) < 1e-9, String(c.interval.high));
     const csv = (await run('analyze', fixture('run-a.tsv'), '--format', 'csv', '--label', 'mine')).out;
     assert.match(csv.split('\n')[1], /^mine,10,0.7,/);
     const tex = (await run('analyze', fixture('run-a.tsv'), '--format', 'latex')).out;
@@ -86,6 +111,7 @@ describe('cli: analyze', () => {
       [['analyze', fixture('run-a.tsv'), '--radii', '0,x'], /^bad --radii '0,x'/],
       [['analyze', fixture('run-a.tsv'), '--space', 'resized'], /^unknown radius space 'resized'/],
       [['analyze', fixture('run-a.tsv'), '--digits', '-1'], /^bad --digits/],
+      [['analyze', fixture('run-a.tsv'), '--confidence', '95'], /^bad --confidence '95'/],
       [['analyze', fixture('run-a.tsv'), '--label', 'a', '--label', 'b'], /^2 labels given for 1 logs$/],
       [['plot', fixture('run-a.tsv'), '--out', join(tmp, 'x.pdf')], /name it \.svg or \.png/],
       [['plot', fixture('predict.tsv'), '--out', join(tmp, 'x.svg')], /PREDICT log has no radii/],

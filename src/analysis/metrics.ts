@@ -4,6 +4,7 @@
  * fraction of inputs whose prediction is correct and certified at radius >= r. A null result means
  * "not defined": no inputs, or a radius asked of a PREDICT log (which certifies no radius).
  */
+import { clopperPearsonInterval, type Interval } from './statistics.js';
 
 /** One input's result, in the radius space chosen by the caller. */
 export interface Outcome {
@@ -33,8 +34,11 @@ export interface RunSummary {
   meanTime: number | null;
   /** mean estimation samples per input, when the log records them */
   meanSamples: number | null;
-  /** approximate certified accuracy at each requested radius, in the order asked */
-  certifiedAccuracy: { radius: number; accuracy: number | null }[];
+  /**
+   * approximate certified accuracy at each requested radius, in the order asked, with its
+   * Clopper-Pearson interval when a confidence level was asked (null where the accuracy is)
+   */
+  certifiedAccuracy: { radius: number; accuracy: number | null; interval?: Interval | null }[];
 }
 
 /** Fraction of inputs with correct = 1 and radius >= r. At r = 0 this is the clean accuracy. */
@@ -88,7 +92,23 @@ export function meanSamples(outcomes: readonly Outcome[]): number | null {
   return outcomes.reduce((s, o) => s + (o.samples ?? 0), 0) / outcomes.length;
 }
 
-export function summarize(outcomes: readonly Outcome[], radii: readonly number[]): RunSummary {
+/**
+ * The summary of one run at the given radii; with `confidence` (e.g. 0.95), each certified accuracy
+ * also gets its two-sided Clopper-Pearson interval, the inputs of the run being the trials.
+ */
+export function summarize(
+  outcomes: readonly Outcome[],
+  radii: readonly number[],
+  confidence?: number,
+): RunSummary {
+  const withInterval = (radius: number) => {
+    const accuracy = certifiedAccuracy(outcomes, radius);
+    if (confidence === undefined) return { radius, accuracy };
+    const n = outcomes.length;
+    const interval =
+      accuracy === null ? null : clopperPearsonInterval(Math.round(accuracy * n), n, confidence);
+    return { radius, accuracy, interval };
+  };
   return {
     count: outcomes.length,
     cleanAccuracy: cleanAccuracy(outcomes),
@@ -96,7 +116,7 @@ export function summarize(outcomes: readonly Outcome[], radii: readonly number[]
     acr: averageCertifiedRadius(outcomes),
     meanTime: meanTime(outcomes),
     meanSamples: meanSamples(outcomes),
-    certifiedAccuracy: radii.map((radius) => ({ radius, accuracy: certifiedAccuracy(outcomes, radius) })),
+    certifiedAccuracy: radii.map(withInterval),
   };
 }
 

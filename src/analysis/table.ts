@@ -4,6 +4,7 @@
  */
 import { UsageError } from '../core/errors.js';
 import type { RunSummary } from './metrics.js';
+import { clopperPearsonInterval, type Interval } from './statistics.js';
 
 export const TABLE_FORMATS = ['md', 'latex', 'csv', 'json'] as const;
 export type TableFormat = (typeof TABLE_FORMATS)[number];
@@ -13,8 +14,25 @@ export function parseTableFormat(text: string): TableFormat {
   throw new UsageError(`unknown format '${text}' (expected one of ${TABLE_FORMATS.join(', ')})`);
 }
 
-/** A value in a table cell: a number (formatted with the column's digits), text, or null ("—"). */
-export type Cell = number | string | null;
+/**
+ * A value in a table cell: a number (formatted with the column's digits), text, null ("—"), or a
+ * number with a confidence interval and/or a mark (bold in md and LaTeX).
+ */
+export type Cell = number | string | null | MarkedCell;
+
+export interface MarkedCell {
+  value: number;
+  /** confidence interval, printed after the value as `[low, high]` (numbers without their leading 0) */
+  low?: number;
+  high?: number;
+  /** the interval is there for CSV and for choosing the bold, not to be printed in md and latex */
+  hidden?: boolean;
+  /** print the sign of positive numbers too (differences) */
+  signed?: boolean;
+  bold?: boolean;
+}
+
+const isMarked = (v: Cell): v is MarkedCell => typeof v === 'object' && v !== null;
 
 export interface Column {
   /** header as plain text */
@@ -24,8 +42,13 @@ export interface Column {
   /** fixed decimals for numbers in md/latex (csv and json keep full precision) */
   digits?: number;
   align?: 'left' | 'right';
-  /** bold the largest (or smallest) value of the column in md/latex when there are several rows */
+  /**
+   * bold the largest (or smallest) value of the column in md/latex when there are several rows; in
+   * a column of intervals, only a value whose interval lies beyond every other row's interval
+   */
   best?: 'max' | 'min';
+  /** the column holds intervals: CSV gives it three columns (value, low, high) */
+  interval?: boolean;
 }
 
 export interface Table {
@@ -40,6 +63,11 @@ export function renderTable(table: Table, format: Exclude<TableFormat, 'json'>):
   const { columns, rows } = table;
   const bestRow = columns.map((c, j) => {
     if (!c.best || rows.length < 2) return new Set<number>();
+    if (c.interval)
+      return separatedBest(
+        rows.map((r) => r[j]),
+        c.best,
+      );
     const values = rows
       .map((r) => r[j])
       .filter((v): v is number => typeof v === 'number' && !Number.isNaN(v));
@@ -52,18 +80,35 @@ export function renderTable(table: Table, format: Exclude<TableFormat, 'json'>):
     // a column where every run is best has no winner to point out
     return new Set(best.length === values.length ? [] : best);
   });
-  const text = (v: Cell, c: Column) => {
+  const text = (v: Cell, c: Column): string => {
     if (v === null || (typeof v === 'number' && Number.isNaN(v))) return '—';
     if (typeof v === 'number') return c.digits === undefined ? String(v) : v.toFixed(c.digits);
+    if (isMarked(v)) {
+      if (v.low === undefined || v.high === undefined || v.hidden) {
+        const s = text(v.value, c);
+        return v.signed && v.value >= 0 ? `+${s}` : s;
+      }
+      const d = c.digits ?? 3;
+      return `${short(v.value, d, v.signed)} [${short(v.low, d)}, ${short(v.high, d)}]`;
+    }
     return v;
   };
+  const bold = (i: number, j: number) => bestRow[j].has(i) || (isMarked(rows[i][j]) && !!rows[i][j].bold);
 
   if (format === 'csv') {
-    const lines = [columns.map((c) => csvField(c.title)).join(',')];
+    const titles = columns.flatMap((c) =>
+      c.interval ? [c.title, `${c.title} low`, `${c.title} high`] : [c.title],
+    );
+    const lines = [titles.map(csvField).join(',')];
     // 12 significant digits: full precision without binary noise like 0.28500000000000003
-    const value = (v: Cell) =>
-      v === null ? '' : typeof v === 'number' ? String(Number(v.toPrecision(12))) : csvField(v);
-    for (const r of rows) lines.push(r.map(value).join(','));
+    const number = (v: number | undefined) => (v === undefined ? '' : String(Number(v.toPrecision(12))));
+    const value = (v: Cell, c: Column): string[] => {
+      if (isMarked(v))
+        return c.interval ? [number(v.value), number(v.low), number(v.high)] : [number(v.value)];
+      const s = v === null ? '' : typeof v === 'number' ? number(v) : csvField(v);
+      return c.interval ? [s, '', ''] : [s];
+    };
+    for (const r of rows) lines.push(r.flatMap((v, j) => value(v, columns[j])).join(','));
     return lines.join('\n') + '\n';
   }
 
@@ -72,7 +117,7 @@ export function renderTable(table: Table, format: Exclude<TableFormat, 'json'>):
     const cells = rows.map((r, i) =>
       r.map((v, j) => {
         const s = md(text(v, columns[j]));
-        return bestRow[j].has(i) ? `**${s}**` : s;
+        return bold(i, j) ? `**${s}**` : s;
       }),
     );
     const header = columns.map((c) => md(c.title));
@@ -88,7 +133,7 @@ export function renderTable(table: Table, format: Exclude<TableFormat, 'json'>):
   const cells = rows.map((r, i) =>
     r.map((v, j) => {
       const s = typeof v === 'string' ? latexEscape(v) : text(v, columns[j]).replace('—', '---');
-      return bestRow[j].has(i) ? `\\textbf{${s}}` : s;
+      return bold(i, j) ? `\\textbf{${s}}` : s;
     }),
   );
   const spec = columns.map((c) => (c.align === 'left' ? 'l' : 'r')).join('');
@@ -127,6 +172,13 @@ export interface SummaryTableOptions {
   spaceDescription: string;
   /** decimals of accuracies, ACR and abstention in md/latex (default 3) */
   digits?: number;
+  /**
+   * the confidence level of the summaries' Clopper-Pearson intervals (`summarize(..., confidence)`):
+   * the table then shows them beside certified accuracy and bolds only separated intervals
+   */
+  confidence?: number;
+  /** print the intervals in md and latex (default true when there are intervals; CSV and JSON always have them) */
+  showIntervals?: boolean;
 }
 
 /**
@@ -134,7 +186,7 @@ export interface SummaryTableOptions {
  * radius (plus the clean accuracy when 0 is not among the radii), ACR, abstention rate and time.
  */
 export function summaryTable(runs: readonly SummaryRow[], options: SummaryTableOptions): string {
-  const { radii, digits = 3 } = options;
+  const { radii, digits = 3, confidence } = options;
   if (options.format === 'json') {
     return (
       JSON.stringify(
@@ -144,6 +196,7 @@ export function summaryTable(runs: readonly SummaryRow[], options: SummaryTableO
           space: options.space,
           spaceDescription: options.spaceDescription,
           radii,
+          ...(confidence === undefined ? {} : { confidence, interval: 'Clopper-Pearson, two-sided' }),
           runs: runs.map((r) => ({ label: r.label, path: r.path, kind: r.kind, ...r.summary })),
         },
         null,
@@ -151,28 +204,45 @@ export function summaryTable(runs: readonly SummaryRow[], options: SummaryTableO
       ) + '\n'
     );
   }
+  const withIntervals = confidence !== undefined;
+  const show = withIntervals && options.showIntervals !== false;
   const withClean = !radii.includes(0);
   const withSamples = runs.some((r) => r.summary.meanSamples != null);
+  const accuracyColumn = { digits, best: 'max' as const, interval: withIntervals };
   const columns: Column[] = [
     { title: 'run', align: 'left' },
     { title: 'inputs' },
-    ...(withClean ? [{ title: 'clean', digits, best: 'max' as const }] : []),
+    ...(withClean ? [{ title: 'clean', ...accuracyColumn }] : []),
     ...radii.map((r) => ({
       title: r === 0 ? 'r = 0 (clean)' : `r = ${r}`,
       latex: r === 0 ? '$r = 0$ (clean)' : `$r = ${r}$`,
-      digits,
-      best: 'max' as const,
+      ...accuracyColumn,
     })),
-    { title: 'ACR', digits, best: 'max' },
+    // without intervals there is nothing to tell a real lead from the luck of the draw
+    { title: 'ACR', digits, ...(withIntervals ? {} : { best: 'max' as const }) },
     { title: 'abstain', digits },
     ...(withSamples ? [{ title: 'samples' }] : []),
     { title: 's/input' },
   ];
+  const accuracy = (value: number | null, interval: Interval | null | undefined): Cell => {
+    if (value === null || !interval) return value;
+    return show ? { value, ...interval } : { value, low: interval.low, high: interval.high, hidden: true };
+  };
+  const clean = (s: RunSummary): Cell =>
+    accuracy(
+      s.cleanAccuracy,
+      confidence === undefined || s.cleanAccuracy === null
+        ? null
+        : clopperPearsonInterval(Math.round(s.cleanAccuracy * s.count), s.count, confidence),
+    );
   const rows: Cell[][] = runs.map((r) => [
     r.label,
     r.summary.count,
-    ...(withClean ? [r.summary.cleanAccuracy] : []),
-    ...radii.map((radius) => r.summary.certifiedAccuracy.find((a) => a.radius === radius)?.accuracy ?? null),
+    ...(withClean ? [clean(r.summary)] : []),
+    ...radii.map((radius) => {
+      const c = r.summary.certifiedAccuracy.find((a) => a.radius === radius);
+      return c ? accuracy(c.accuracy, c.interval) : null;
+    }),
     r.summary.acr,
     r.summary.abstentionRate,
     ...(withSamples ? [r.summary.meanSamples == null ? null : Math.round(r.summary.meanSamples)] : []),
@@ -181,17 +251,51 @@ export function summaryTable(runs: readonly SummaryRow[], options: SummaryTableO
   const predict = runs.some((r) => r.kind === 'predict')
     ? ' PREDICT logs certify no radius: they have only the clean accuracy.'
     : '';
+  const intervalNote = !withIntervals
+    ? ''
+    : (show
+        ? ` In brackets: two-sided ${percent(confidence)} Clopper-Pearson interval of each certified ` +
+          "accuracy (binomial over the run's inputs). Bold"
+        : ` Bold (by two-sided ${percent(confidence)} Clopper-Pearson intervals)`) +
+      ": only where a run's interval lies above every other run's; runs on the same inputs are " +
+      'compared better by `compare`, which tests the pair and gives a paired interval on the ACR difference.';
   const caption =
     `Approximate certified accuracy at L2 radius r (${options.spaceDescription}): fraction of the inputs ` +
     `classified correctly with a certified radius of at least r. ACR: average certified radius ` +
     `(${options.spaceDescription}), over all inputs, 0 when wrong or abstaining. abstain: fraction of ` +
-    `abstentions.${withSamples ? ' samples: mean estimation samples n per input (fewer than asked when adaptive certification stopped early).' : ''} s/input: mean seconds per input.${predict}`;
+    `abstentions.${intervalNote}${withSamples ? ' samples: mean estimation samples n per input (fewer than asked when adaptive certification stopped early).' : ''} s/input: mean seconds per input.${predict}`;
   if (options.format === 'csv') {
     // machine-readable: full precision, and the space in its own column
     const csvRows = rows.map((r, i) => [...r.slice(0, -1), runs[i].summary.meanTime, options.space]);
     return renderTable({ columns: [...columns, { title: 'space' }], rows: csvRows, caption }, 'csv');
   }
   return renderTable({ columns, rows, caption }, options.format);
+}
+
+/**
+ * The rows (a set of one) whose interval lies entirely above (for 'max'; below for 'min') every
+ * other row's: a difference that does not hang on which inputs were drawn. Empty when there is none.
+ */
+function separatedBest(cells: readonly Cell[], best: 'max' | 'min'): Set<number> {
+  const withInterval = cells.flatMap((v, i) =>
+    isMarked(v) && v.low !== undefined && v.high !== undefined ? [{ i, low: v.low, high: v.high }] : [],
+  );
+  if (withInterval.length < 2) return new Set();
+  const winner = withInterval.find((a) =>
+    withInterval.every((b) => b === a || (best === 'max' ? a.low > b.high : a.high < b.low)),
+  );
+  return new Set(winner ? [winner.i] : []);
+}
+
+/** A number with `digits` decimals and no leading zero (.748, -.012; +.012 when `signed`). */
+export function short(v: number, digits: number, signed = false): string {
+  const s = v.toFixed(digits).replace(/^(-?)0\./, '$1.');
+  return signed && !s.startsWith('-') ? `+${s}` : s;
+}
+
+/** 0.95 -> "95 %" */
+export function percent(level: number): string {
+  return `${Number((level * 100).toPrecision(6))} %`;
 }
 
 /** Seconds with three significant digits, without exponents: 0.160, 16.9, 153. */

@@ -3,26 +3,46 @@ import type { Command } from 'commander';
 import { summarize } from '../analysis/metrics.js';
 import { parseTableFormat, summaryTable } from '../analysis/table.js';
 import { UsageError } from '../core/errors.js';
-import { type LogOptions, loadLogs, withLogOptions, parseRadii } from './log-options.js';
+import { type LogOptions, loadLogs, withLogOptions, parseConfidence, parseRadii } from './log-options.js';
 import type { OutputStreams } from './streams.js';
 
 export const DEFAULT_RADII = '0,0.25,0.5,0.75,1';
+
+interface AnalyzeCliOptions extends LogOptions {
+  radii: string;
+  format: string;
+  digits: string;
+  confidence: string;
+  intervals: boolean;
+}
 
 export function register(program: Command, streams: OutputStreams): void {
   withLogOptions(
     program
       .command('analyze')
       .description(
-        "summarise certification logs (ours or Cohen et al.'s): approximate certified accuracy at given radii, " +
+        "summarise certification logs (ours or Cohen et al.'s): approximate certified accuracy at given radii " +
+          '(L2, in the space chosen by --space; the caption names it) with Clopper-Pearson intervals, ' +
           'average certified radius, abstention rate and time per input, one row per log',
       )
       .argument('<log...>', 'certification (or PREDICT) logs, TSV with a header line')
-      .option('--radii <list>', 'radii at which to report certified accuracy, comma-separated', DEFAULT_RADII)
+      .option(
+        '--radii <list>',
+        'L2 radii (in the --space radius space) at which to report certified accuracy, comma-separated',
+        DEFAULT_RADII,
+      )
+      .option(
+        '--confidence <level>',
+        "level of the two-sided Clopper-Pearson interval on each certified accuracy (binomial over the log's inputs)",
+        '0.95',
+      )
+      .option('--no-intervals', 'leave the intervals out of md and latex tables (CSV and JSON keep them)')
       .option('--format <format>', 'md | latex | csv | json', 'md')
       .option('--digits <n>', 'decimals in md and latex tables', '3'),
-  ).action((logs: string[], opts: LogOptions & { radii: string; format: string; digits: string }) => {
+  ).action((logs: string[], opts: AnalyzeCliOptions) => {
     const format = parseTableFormat(opts.format);
     const radii = parseRadii(opts.radii);
+    const confidence = parseConfidence('--confidence', opts.confidence);
     const digits = Number(opts.digits);
     if (!Number.isInteger(digits) || digits < 0 || digits > 12) {
       throw new UsageError(`bad --digits '${opts.digits}': expected an integer from 0 to 12`);
@@ -32,7 +52,7 @@ export function register(program: Command, streams: OutputStreams): void {
       label: r.label,
       path: r.log.path,
       kind: r.log.kind,
-      summary: summarize(r.outcomes, radii),
+      summary: summarize(r.outcomes, radii, confidence),
     }));
     streams.stdout.write(
       summaryTable(rows, {
@@ -41,6 +61,8 @@ export function register(program: Command, streams: OutputStreams): void {
         space: loaded.space,
         spaceDescription: loaded.spaceDescription,
         digits,
+        confidence,
+        showIntervals: opts.intervals,
       }),
     );
   });

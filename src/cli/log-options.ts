@@ -56,3 +56,21 @@ export function parsePositive(name: string, text: string): number {
   }
   return v;
 }
+
+/** A confidence level option such as --confidence 0.95: a number strictly between 0 and 1. */
+export function parseConfidence(name: string, text: string): number {
+  const v = Number(text);
+  if (text.trim() === '' || !(v > 0 && v < 1)) {
+    throw new UsageError(`bad ${name} '${text}': expected a number between 0 and 1, e.g. 0.95`);
+  }
+  return v;
+}
+
+/** An integer option within [min, max], e.g. --resamples or --seed. */
+export function parseInteger(name: string, text: string, min: number, max: number): number {
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isInteger(v) || v < min || v > max) {
+    throw new UsageError(`bad ${name} '${text}': expected an integer from ${min} to ${max}`);
+  }
+  return v;
+}

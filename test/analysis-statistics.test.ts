@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  clopperPearsonInterval,
+  excludesZero,
+  mcnemarExact,
+  pairedBootstrap,
+  quantile,
+} from '../src/analysis/statistics.js';
+import { UsageError } from '../src/core/errors.js';
+import { summarize, type Outcome } from '../src/analysis/metrics.js';
+import { summaryTable } from '../src/analysis/table.js';
+
+const near = (actual: number, expected: number, tol: number, what: string) =>
+  assert.ok(Math.abs(actual - expected) <= tol, `${what}: ${actual} vs ${expected}`);
+
+describe('Clopper-Pearson interval', () => {
+  // /usr/bin/python3 -c "from statsmodels.stats.proportion import proportion_confint as c;
+  //   print([c(k, n, alpha=0.05, method='beta') for k, n in [(374,500),(7,10),(0,10),(10,10),(1,3),(300,500)]])"
+  const REFERENCE: [number, number, number, number][] = [
+    [374, 500, 0.7075459344674456, 0.7854929332421285],
+    [7, 10, 0.3475471499400027, 0.9332604888222655],
+    [0, 10, 0, 0.30849710781876083],
+    [10, 10, 0.6915028921812392, 1],
+    [1, 3, 0.008403758659612636, 0.9057006759497539],
+    [300, 500, 0.5555717992429622, 0.6432386279398901],
+  ];
+  it('matches statsmodels (method="beta") at 95 %', () => {
+    for (const [k, n, low, high] of REFERENCE) {
+      const ci = clopperPearsonInterval(k, n);
+      near(ci.low, low, 1e-10, `${k}/${n} low`);
+      near(ci.high, high, 1e-10, `${k}/${n} high`);
+      assert.ok(ci.low <= low && ci.high >= high, `${k}/${n}: never narrower than the exact interval`);
+    }
+  });
+
+  it('other levels', () => {
+    // /usr/bin/python3 -c "from statsmodels.stats.proportion import proportion_confint as c;
+    //   print(c(374, 500, alpha=0.1, method='beta'))"  -> (0.7140165213519829, 0.7797852958733104)
+    const ci = clopperPearsonInterval(374, 500, 0.9);
+    near(ci.low, 0.7140165213519829, 1e-10, 'low');
+    near(ci.high, 0.7797852958733104, 1e-10, 'high');
+    assert.throws(() => clopperPearsonInterval(1, 2, 1), UsageError);
+    assert.throws(() => clopperPearsonInterval(3, 2), RangeError);
+    assert.throws(() => clopperPearsonInterval(0, 0), RangeError);
+  });
+});
+
+describe('exact McNemar test', () => {
+  it('matches statsmodels mcnemar(exact=True)', () => {
+    // /usr/bin/python3 -c "from statsmodels.stats.contingency_tables import mcnemar;
+    //   print([mcnemar([[0,b],[c,0]], exact=True).pvalue for b, c in
+    //          [(5,0),(10,3),(12,12),(0,0),(30,12),(2,9),(100,70)]])"
+    const REFERENCE: [number, number, number][] = [
+      [5, 0, 0.0625],
+      [10, 3, 0.09228515625],
+      [12, 12, 1.0],
+      [0, 0, 1.0],
+      [30, 12, 0.007915897334896727],
+      [2, 9, 0.0654296875],
+      [100, 70, 0.02584438758134164],
+    ];
+    for (const [b, c, p] of REFERENCE) {
+      near(mcnemarExact(b, c), p, 1e-12, `${b} vs ${c}`);
+      near(mcnemarExact(c, b), p, 1e-12, `${c} vs ${b}`);
+    }
+  });
+});
+
+describe('paired bootstrap', () => {
+  /** n paired differences: `effect` plus a spread of +-1 around it, in a fixed pattern (mean exactly `effect`). */
+  const differences = (n: number, effect: number) =>
+    Float64Array.from({ length: n }, (_, i) => effect + ((i * 37) % 5) - 2);
+
+  it('quantiles as numpy.percentile (linear)', () => {
+    // /usr/bin/python3 -c "import numpy as np; print(np.percentile([3,1,4,1,5,9,2,6,5,3,5],[2.5,97.5,50,10]))"
+    const x = Float64Array.from([3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5]).sort();
+    assert.deepEqual(
+      [0.025, 0.975, 0.5, 0.1].map((p) => quantile(x, p)),
+      [1.0, 8.25, 4.0, 1.0],
+    );
+  });
+
+  it('covers a known difference, excludes 0 when the effect is large, has the normal width', () => {
+    const n = 400;
+    const d = differences(n, 0.5);
+    const [ci] = pairedBootstrap([d], { resamples: 4000, seed: 7 });
+    assert.ok(ci.low < 0.5 && ci.high > 0.5, `covers 0.5: [${ci.low}, ${ci.high}]`);
+    assert.ok(excludesZero(ci));
+    // the spread is 0, +-1, +-2 equally often: sd sqrt(2), so the interval is about +-1.96 sqrt(2 / n)
+    const half = 1.96 * Math.sqrt(2 / n);
+    near(ci.high - ci.low, 2 * half, 0.1 * 2 * half, 'width');
+    near((ci.high + ci.low) / 2, 0.5, 0.2 * half, 'centre');
+  });
+
+  it('includes 0 for identical runs and for a small effect', () => {
+    const [same] = pairedBootstrap([new Float64Array(50)], { resamples: 500 });
+    assert.deepEqual(same, { low: 0, high: 0 });
+    assert.ok(!excludesZero(same));
+    const [small] = pairedBootstrap([differences(100, 0.05)], { resamples: 2000, seed: 3 });
+    assert.ok(small.low < 0 && small.high > 0, `[${small.low}, ${small.high}]`);
+  });
+
+  it('seeded: the same seed gives the same intervals, another seed others; columns share the draws', () => {
+    const d = differences(60, 0.3);
+    const a = pairedBootstrap([d, d.map((x) => 2 * x)], { resamples: 1000, seed: 11 });
+    assert.deepEqual(pairedBootstrap([d, d.map((x) => 2 * x)], { resamples: 1000, seed: 11 }), a);
+    assert.notDeepEqual(pairedBootstrap([d], { resamples: 1000, seed: 12 })[0], a[0]);
+    near(a[1].low, 2 * a[0].low, 1e-12, 'same resamples for both columns');
+    assert.throws(() => pairedBootstrap([d], { seed: 0 }), UsageError);
+    assert.throws(() => pairedBootstrap([d], { resamples: 0 }), UsageError);
+  });
+});
+
+describe('analysis table with intervals', () => {
+  /** n inputs, the first `correct` of them right with radius 1 */
+  const run = (n: number, correct: number): Outcome[] =>
+    Array.from({ length: n }, (_, idx) => ({
+      idx,
+      label: 0,
+      predict: idx < correct ? 0 : 1,
+      correct: idx < correct,
+      radius: idx < correct ? 1 : 0.5,
+      time: 1,
+    }));
+  const table = (runs: [string, Outcome[]][], format: 'md' | 'csv') =>
+    summaryTable(
+      runs.map(([label, o]) => ({ label, path: label, kind: 'certify', summary: summarize(o, [0], 0.95) })),
+      { format, radii: [0], space: 'input', spaceDescription: 'input space', confidence: 0.95 },
+    );
+
+  it('bolds a run only when its interval lies above every other run', () => {
+    // 90/100 vs 50/100: [.824, .951] vs [.398, .602]; 55/100 overlaps 50/100
+    const md = table(
+      [
+        ['x', run(100, 90)],
+        ['y', run(100, 50)],
+      ],
+      'md',
+    );
+    assert.match(md, /\| x +\| +100 \| \*\*\.900 \[\.824, \.951\]\*\* \|/);
+    assert.match(md, /\| y +\| +100 \| +\.500 \[\.398, \.602\] \|/);
+    const close = table(
+      [
+        ['x', run(100, 55)],
+        ['y', run(100, 50)],
+      ],
+      'md',
+    );
+    assert.ok(!close.includes('**'), close);
+  });
+
+  it('CSV: value, low and high columns', () => {
+    const csv = table([['x', run(10, 7)]], 'csv').split('\n');
+    assert.match(csv[0], /^run,inputs,r = 0 \(clean\),r = 0 \(clean\) low,r = 0 \(clean\) high,ACR,/);
+    assert.match(csv[1], /^x,10,0\.7,0\.347547149\d*,0\.933260488\d*,0\.7,/);
+  });
+});
