@@ -1,18 +1,21 @@
 /**
- * Loads noise-kernel.wat (compiled into noise-kernel-wasm.ts) and runs it on a GaussianRng's state:
+ * Loads noise-kernel.wat (compiled into noise-kernel-wasm.ts) and runs it on a GaussianRng's lanes:
  * the hot loop of `GaussianRng.fillNoisy` (rng.ts defines the sampler; this is its fast
- * implementation, tested to give the same bits as rng.ts's `nextGaussian` followed by the grid
- * snap). WebAssembly because V8's optimised JavaScript for the same loop varied from 16 to 40 ns per
- * value between runs (deoptimisations around the rare slow path, a mispredicted sign branch), and
- * the model call is the only cost that should dominate (docs/performance.md). No Node imports: it
- * runs in Node, worker threads and the browser (the module is ~500 bytes, compiled synchronously).
+ * implementation, tested to give the same bits as rng.ts's scalar lanes). WebAssembly SIMD because
+ * the same loop in optimised JavaScript cost 30 to 45 ns per value here and varied between runs
+ * (deoptimisations around the rare slow path, a mispredicted sign branch); the scalar WebAssembly
+ * loop ~15 ns, four lanes side by side ~10 ns (scripts/build-noise-kernel.ts, docs/performance.md).
+ * No Node imports: it runs in Node, worker threads and the browser (the module is ~1 kB, compiled
+ * synchronously).
  */
 import { NOISE_KERNEL_WASM } from './noise-kernel-wasm.js';
 
 /** Byte offsets of noise-kernel.wat's memory layout. */
 const STATE = 0;
-const KN = 16;
-const WN = 1040;
+const KN = 64;
+const WN = 1088;
+/** the kernel's SIMD width: four generators (lanes) side by side */
+const LANES = 4;
 const HEAP = 4096;
 const PAGE = 65536;
 
@@ -48,13 +51,21 @@ type FillExport = (
 export class NoiseKernel {
   private readonly memory: WasmMemory;
   private readonly fillExport: FillExport;
+  /** the lanes' states in the kernel's memory (transposed: s0 of every lane, s1, ...) */
   private state!: Int32Array;
   private heap!: Float32Array;
+  /** one lane's state, handed to the slow path */
+  private readonly laneState = new Int32Array(4);
 
   constructor(parts: ZigguratParts) {
     const bytes = Uint8Array.from(atob(NOISE_KERNEL_WASM), (c) => c.charCodeAt(0));
-    const slow = (m: number, iz: number, negative: number): number =>
-      parts.slow(this.state, m, iz, negative !== 0);
+    const slow = (lane: number, m: number, iz: number, negative: number): number => {
+      const one = this.laneState;
+      for (let k = 0; k < 4; k++) one[k] = this.state[k * LANES + lane];
+      const g = parts.slow(one, m, iz, negative !== 0);
+      for (let k = 0; k < 4; k++) this.state[k * LANES + lane] = one[k];
+      return g;
+    };
     const instance = new wasm.Instance(new wasm.Module(bytes), { js: { slow } });
     this.memory = instance.exports.memory as WasmMemory;
     this.fillExport = instance.exports.fill as FillExport;
@@ -65,10 +76,10 @@ export class NoiseKernel {
 
   /**
    * `count` noisy samples of `center`, the s-th at out[offset + s * stride ...], drawn in order from
-   * the generator state `state` (updated): see GaussianRng.fillNoisy.
+   * the lanes' states `lanes` (4 x LANES values, transposed; updated): see GaussianRng.fillNoisy.
    */
   fill(
-    state: Int32Array,
+    lanes: Int32Array,
     out: Float32Array,
     offset: number,
     stride: number,
@@ -78,25 +89,28 @@ export class NoiseKernel {
     grid: { step: number; inverse: number; limit: number },
   ): void {
     const n = center.length;
-    const needed = HEAP + 8 * n;
+    // the kernel draws LANES values at a time: the centre is padded (its padding drawn, not used)
+    const padded = Math.ceil(n / LANES) * LANES;
+    const needed = HEAP + 8 * padded;
     if (this.memory.buffer.byteLength < needed) {
       this.memory.grow(Math.ceil((needed - this.memory.buffer.byteLength) / PAGE));
       this.views();
     }
     const centerAt = HEAP;
-    const outAt = HEAP + 4 * n;
+    const outAt = HEAP + 4 * padded;
     this.heap.set(center, centerAt / 4);
-    this.state.set(state);
+    this.heap.fill(0, centerAt / 4 + n, centerAt / 4 + padded);
+    this.state.set(lanes);
     const drawn = this.heap.subarray(outAt / 4, outAt / 4 + n);
     for (let s = 0; s < count; s++) {
-      this.fillExport(n, centerAt, outAt, sigma, grid.step, grid.inverse, grid.limit);
+      this.fillExport(padded, centerAt, outAt, sigma, grid.step, grid.inverse, grid.limit);
       out.set(drawn, offset + s * stride);
     }
-    state.set(this.state);
+    lanes.set(this.state);
   }
 
   private views(): void {
-    this.state = new Int32Array(this.memory.buffer, STATE, 4);
+    this.state = new Int32Array(this.memory.buffer, STATE, 4 * LANES);
     this.heap = new Float32Array(this.memory.buffer);
   }
 }

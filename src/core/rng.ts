@@ -5,8 +5,11 @@
  * xoshiro128** (Blackman and Vigna) gives 32-bit uniforms with nothing but 32-bit integer ops, and
  * the Marsaglia-Tsang ziggurat (J. Stat. Softw. 5(8), 2000, 128 layers) turns them into a standard
  * normal: two 32-bit draws give the layer (7 bits), the sign (1 bit) and a 52-bit magnitude, and
- * ~99% of draws are accepted at once. Every stream is a pure function of (seed, stream id), so an
- * input's noise does not depend on batch size, order, resumption or sharding.
+ * ~99% of draws are accepted at once. Noisy samples come from four such generators side by side
+ * (lanes; coordinate i of a sample is drawn by lane i mod 4, in order), so that the hot loop runs
+ * four at a time in WebAssembly SIMD (noise-kernel.wat); each lane is a scalar generator of its own
+ * (`new GaussianRng(seed, stream, lane)`). Every stream is a pure function of (seed, stream id), so
+ * an input's noise does not depend on batch size, order, resumption or sharding.
  *
  * Floating point (Voracek and Hein, arXiv 2207.07209): a sampler built from finitely many random
  * bits is a discrete distribution, at total-variation distance 1 from any continuous one, and a base
@@ -23,7 +26,10 @@
 import { NoiseKernel } from './noise-kernel.js';
 
 /** Names this sampler in run manifests: logs drawn with another one are not resumed with it. */
-export const SAMPLER = 'xoshiro128**-ziggurat52-grid';
+export const SAMPLER = 'xoshiro128**x4-ziggurat52-grid';
+
+/** Generators side by side in `fillNoisy` (noise-kernel.wat's SIMD width). */
+export const LANES = 4;
 
 const LAYERS = 128;
 /** magnitude resolution of the fast path: 52 bits, so (m + 0.5) and (m + 0.5) * w are exact-ish */
@@ -133,6 +139,19 @@ export function samplerDeviation(sigma: number, grid: NoiseGrid, maxAbsCenter: n
   return TABLE_DEVIATION + decisions + fast + tailCells + tailRounding;
 }
 
+/** The seed of lane `lane` of the stream whose seed is h. */
+function laneSeed(h: number, lane: number): number {
+  return mix32(h ^ 0x6a09e667 ^ Math.imul(lane + 1, 0x9e3779b9));
+}
+
+/** xoshiro128** state from a 32-bit seed, written to out[offset + k * stride], k = 0..3. */
+function expandState(h: number, out: Int32Array, offset: number, stride: number): void {
+  out[offset] = mix32(h + 0x9e3779b9);
+  out[offset + stride] = mix32(h + 0x3c6ef372);
+  out[offset + 2 * stride] = mix32(h + 0xdaa66d2b);
+  out[offset + 3 * stride] = mix32(h + 0x78dde6e4) | 1;
+}
+
 /** The WebAssembly hot loop, compiled on first use. */
 let kernel: NoiseKernel | undefined;
 
@@ -144,16 +163,23 @@ function mix32(x: number): number {
 }
 
 export class GaussianRng {
-  /** xoshiro128** state (a typed array: no number boxing when the hot loop hands it over) */
+  /** xoshiro128** state of the scalar generator (nextGaussian, nextUniform, nextBelow) */
   private readonly s = new Int32Array(4);
+  /** the noise lanes' states, transposed as noise-kernel.wat keeps them (s0 of every lane, s1, ...) */
+  private readonly lanes = new Int32Array(4 * LANES);
 
   /**
    * @param seed run seed (any safe integer)
    * @param stream stream id, e.g. the input's index in its data set: distinct streams are independent
+   * @param lane with a lane number (0 to LANES - 1), the scalar generator is that lane of
+   *   `fillNoisy`'s (for tests and reference implementations)
    */
-  constructor(seed: number, stream = 0) {
+  constructor(seed: number, stream = 0, lane?: number) {
     if (!Number.isSafeInteger(seed) || !Number.isSafeInteger(stream)) {
       throw new RangeError(`seed and stream must be integers, got ${seed} and ${stream}`);
+    }
+    if (lane !== undefined && !(Number.isInteger(lane) && lane >= 0 && lane < LANES)) {
+      throw new RangeError(`lane must be an integer from 0 to ${LANES - 1}, got ${lane}`);
     }
     const lo = seed >>> 0;
     const hi = Math.floor(seed / 2 ** 32) >>> 0;
@@ -161,10 +187,8 @@ export class GaussianRng {
     h = mix32(h ^ hi ^ 0x7f4a7c15);
     h = mix32(h ^ (stream >>> 0) ^ 0x632be5ab);
     h = mix32(h ^ (Math.floor(stream / 2 ** 32) >>> 0) ^ 0x85157af5);
-    this.s[0] = mix32(h + 0x9e3779b9);
-    this.s[1] = mix32(h + 0x3c6ef372);
-    this.s[2] = mix32(h + 0xdaa66d2b);
-    this.s[3] = mix32(h + 0x78dde6e4) | 1;
+    expandState(lane === undefined ? h : laneSeed(h, lane), this.s, 0, 1);
+    for (let l = 0; l < LANES; l++) expandState(laneSeed(h, l), this.lanes, l, LANES);
   }
 
   /** Next uniform 32-bit integer (as a signed int32). */
@@ -189,9 +213,10 @@ export class GaussianRng {
 
   /**
    * out[offset + s * stride + i] = Q(center[i] + sigma * N(0, 1)) for i < center.length and
-   * s < count: `count` noisy samples on the grid (see the module comment), drawn in order, each
-   * coordinate exactly as `nextGaussian` draws it. Runs noise-kernel.wat (a test checks the two give
-   * the same bits).
+   * s < count: `count` noisy samples on the grid (see the module comment), drawn in order,
+   * coordinate i by lane i mod LANES exactly as that lane's `nextGaussian` draws it; a sample of d
+   * coordinates takes ceil(d / LANES) draws from every lane. Runs noise-kernel.wat (a test checks
+   * that it gives the same bits as the scalar lanes).
    */
   fillNoisy(
     out: Float32Array,
@@ -203,7 +228,7 @@ export class GaussianRng {
     stride = center.length,
   ): void {
     kernel ??= new NoiseKernel({ kn, wn, slow: slowPath });
-    kernel.fill(this.s, out, offset, stride, count, center, sigma, grid);
+    kernel.fill(this.lanes, out, offset, stride, count, center, sigma, grid);
   }
 
   /** Random integer in [0, bound). */
