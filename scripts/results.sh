@@ -24,7 +24,9 @@ cifar="${CIFAR_DIR:-data/cifar10-jpeg/test}"
 common=(--n0 100 --n 1000 --alpha 0.001 --batch 500 --seed 0 --quiet)
 # Fashion-MNIST: every 2nd of the bundled first 1,000 test images (500 inputs).
 fm_sel=(--data "$fmnist" --skip 2)
-# CIFAR-10: every 20th test image (500 inputs, 50 per class), as Cohen et al. subsample.
+# CIFAR-10: every 20th test image of the JPEG copy (500 inputs). Its test folder is sorted by class,
+# so this is a class-balanced sample (50 per class), NOT the 500 images of Cohen et al.'s --skip 20
+# (which runs over the official, unsorted test order); their logs cannot be paired with ours.
 cf_sel=(--data "$cifar" --skip 20)
 
 run() {
