@@ -15,6 +15,8 @@ table() {
   local files=() labels=()
   for spec in "$@"; do
     local f="$logs/${spec%%:*}.tsv"
+    # a spec with a slash names a log file (e.g. one of Cohen et al.'s)
+    [[ "${spec%%:*}" == */* ]] && f="${spec%%:*}"
     [ -f "$f" ] || continue
     files+=("$f")
     labels+=(--label "${spec#*:}")
@@ -54,6 +56,11 @@ TITLE="Fashion-MNIST, sigma = 0.25 (100 test images, n = 10,000)" \
   table fmnist-s025-n10k 0,0.25,0.5,0.6,0.69,0.79 \
   fmnist-s025-rs-n10k:RS fmnist-s025-rs-n10k-adaptive:"RS, adaptive at r = 0.25" \
   fmnist-s025-mean9-n10k:"Smooth-Mean, 9 patches"
+cohen=../shared/datasets/cohen-smoothing-logs/certify/cifar10/resnet110
+TITLE="CIFAR-10, sigma = 0.25: RS, Cohen et al.'s training recipe" LEGEND=right \
+  table cifar10-cohen-s025 0,0.25,0.5,0.75,1 \
+  cifar10-cohen-s025-rs-n10k:"CNN, Cohen recipe, n = 10,000 (ours)" \
+  "$cohen/noise_0.25/test/sigma_0.25:ResNet-110, n = 100,000 (Cohen et al.)"
 
 # Paste every table into docs/results.md between its markers:
 #   <!-- table: NAME -->  ...  <!-- /table -->

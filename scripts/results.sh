@@ -92,4 +92,13 @@ run fmnist-s025-rs-n10k-iss0.1 "${fm25a[@]}" --method rs --sample-loss 0.1
 cf25a=(--model models/cifar10-cnn-s025 --sigma 0.25 --data "$cifar" --skip 100 --n 10000)
 run cifar10-s025-rs-n10k "${cf25a[@]}" --method rs
 run cifar10-s025-rs-n10k-iss0.02 "${cf25a[@]}" --max 5000 --method rs --sample-loss 0.02
+# 10. Like for like with Cohen et al. (issue 12): CIFAR-10 models trained with their recipe (no zoom;
+#     training/README.md), RS at n = 10,000 on the class-balanced 500 (--skip 20). Skipped until the
+#     model is trained.
+for s in 025; do
+  model="models/cifar10-cnn-cohen-s$s"
+  [ -f "$model/model.onnx" ] || { echo "skipping cifar10-cohen-s$s: $model not trained yet" >&2; continue; }
+  sigma=$(awk "BEGIN { print $s / 100 }")
+  run "cifar10-cohen-s$s-rs-n10k" --model "$model" --sigma "$sigma" "${cf_sel[@]}" --n 10000 --method rs
+done
 echo "$(date -u +%H:%M:%S) done"
