@@ -125,6 +125,12 @@ describe('cli: analyze', () => {
       ],
       [['compare', fixture('run-a.tsv'), fixture('predict.tsv')], /cover different inputs/],
       [['compare', fixture('run-a.tsv'), fixture('run-b.tsv'), '--format', 'xml'], /^unknown format 'xml'/],
+      [['compare', fixture('run-a.tsv'), fixture('run-b.tsv'), '--seed', '0'], /^bad --seed '0'/],
+      [
+        ['compare', fixture('run-a.tsv'), fixture('run-b.tsv'), '--resamples', '1.5'],
+        /^bad --resamples '1\.5'/,
+      ],
+      [['compare', fixture('run-a.tsv'), fixture('run-b.tsv'), '--confidence', '0'], /^bad --confidence '0'/],
     ];
     for (const [args, message] of cases) {
       await assert.rejects(
@@ -187,6 +193,38 @@ describe('cli: plot', () => {
 });
 
 describe('cli: compare', () => {
+  it('paired tests: bootstrap intervals and McNemar, seeded', async () => {
+    const args = ['compare', fixture('run-a.tsv'), fixture('run-b.tsv'), '--radii', '0,0.75'];
+    const { out } = await run(...args, '--resamples', '2000', '--seed', '3');
+    // ACR 0.285 vs 0.295; abstentions and correct predictions: 1 and 2 discordant each way
+    assert.match(out, /\| ACR +\| 0\.285 \| 0\.295 \| +-\.010 \[-\.\d{3}, \.\d{3}\] \| +— \| +— \| +— \|/);
+    assert.match(
+      out,
+      /\| abstention rate +\| 0\.200 \| 0\.200 \| +\.000 \[-\.\d{3}, \.\d{3}\] \| +1 \| +1 \| +1\.000 \|/,
+    );
+    assert.match(
+      out,
+      /\| certified at r = 0\.75 +\| 0\.200 \| 0\.100 \| +\+\.100 \[\.000, \.\d{3}\] \| +1 \| +0 \| +1\.000 \|/,
+    );
+    assert.ok(!out.includes('**'), 'nothing is significant on 10 inputs');
+    assert.match(out, /paired percentile bootstrap interval \(2000 resamples .*seed 3\)/);
+    assert.equal((await run(...args, '--resamples', '2000', '--seed', '3')).out, out);
+    const json = JSON.parse((await run(...args, '--format', 'json')).out);
+    assert.equal(json.tests.resamples, 10000);
+    assert.deepEqual(
+      json.tests.certified.map((c: { radius: number; mcnemar: object }) => [c.radius, c.mcnemar]),
+      [
+        [0, { aOnly: 2, bOnly: 2, pValue: 1 }],
+        [0.75, { aOnly: 1, bOnly: 0, pValue: 1 }],
+      ],
+    );
+    const csv = (await run(...args, '--format', 'csv')).out;
+    assert.match(
+      csv,
+      /\nmeasure,A,B,A - B \[95 %\],A - B \[95 %\] low,A - B \[95 %\] high,A only,B only,McNemar p\n/,
+    );
+  });
+
   it('prints the paired table', async () => {
     const { out } = await run('compare', fixture('run-a.tsv'), fixture('run-b.tsv'));
     assert.match(out, /\| inputs compared +\| +10 \| +1\.000 \|/);

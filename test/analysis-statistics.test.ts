@@ -10,6 +10,7 @@ import {
 import { UsageError } from '../src/core/errors.js';
 import { summarize, type Outcome } from '../src/analysis/metrics.js';
 import { summaryTable } from '../src/analysis/table.js';
+import { pairedTests, pairedTestsTable } from '../src/analysis/compare.js';
 
 const near = (actual: number, expected: number, tol: number, what: string) =>
   assert.ok(Math.abs(actual - expected) <= tol, `${what}: ${actual} vs ${expected}`);
@@ -154,5 +155,74 @@ describe('analysis table with intervals', () => {
     const csv = table([['x', run(10, 7)]], 'csv').split('\n');
     assert.match(csv[0], /^run,inputs,r = 0 \(clean\),r = 0 \(clean\) low,r = 0 \(clean\) high,ACR,/);
     assert.match(csv[1], /^x,10,0\.7,0\.347547149\d*,0\.933260488\d*,0\.7,/);
+  });
+});
+
+describe('paired tests of two runs', () => {
+  /** input i of a run: correct with the given radius, or abstaining (radius 0) */
+  const outcome = (idx: number, radius: number, abstain = false): Outcome => ({
+    idx,
+    label: 0,
+    predict: abstain ? -1 : 0,
+    correct: !abstain,
+    radius: abstain ? 0 : radius,
+    time: 1,
+  });
+  const n = 300;
+  const base = Array.from({ length: n }, (_, i) => 0.2 * ((i * 7) % 5));
+
+  it('a known ACR difference: covered, and 0 excluded', () => {
+    // A's radius is B's plus 0.5 plus a spread -0.4 .. 0.4 that averages to 0: the true difference is 0.5
+    const b = base.map((r, i) => outcome(i, r));
+    const a = base.map((r, i) => outcome(i, r + 0.5 + 0.2 * (((i * 3) % 5) - 2)));
+    const t = pairedTests(a, b, [0.5], { resamples: 2000, seed: 5 });
+    const acr = t.acr as NonNullable<typeof t.acr>;
+    near(acr.difference, 0.5, 1e-12, 'difference');
+    assert.ok(acr.interval.low < 0.5 && acr.interval.high > 0.5, JSON.stringify(acr.interval));
+    assert.ok(acr.significant);
+    // certified at 0.5: B has the inputs with base radius >= 0.5 (0.6, 0.8), A more
+    assert.ok(t.certified[0].mcnemar.aOnly > 50 && t.certified[0].mcnemar.bOnly === 0);
+    assert.ok(t.certified[0].mcnemar.pValue < 1e-12 && t.certified[0].significant);
+  });
+
+  it('identical runs: every interval is [0, 0], every p is 1, nothing marked', () => {
+    const a = base.map((r, i) => outcome(i, r, i % 10 === 0));
+    const t = pairedTests(a, a, [0, 0.5], { resamples: 500 });
+    for (const d of [t.acr, t.abstention, ...t.certified]) {
+      assert.deepEqual(d?.interval, { low: 0, high: 0 });
+      assert.equal(d?.significant, false);
+    }
+    assert.deepEqual(
+      [t.abstention, ...t.certified].map((d) => d.mcnemar.pValue),
+      [1, 1, 1],
+    );
+    assert.ok(!pairedTestsTable(t, { a: 'x', b: 'x' }, 'md', 'input space').includes('**'));
+  });
+
+  it('McNemar on the discordant inputs; a small difference is not marked', () => {
+    // 30 inputs where only A abstains, 12 where only B does, 258 where neither does
+    const a = base.map((r, i) => outcome(i, r, i < 30));
+    const b = base.map((r, i) => outcome(i, r, i >= 30 && i < 42));
+    const t = pairedTests(a, b, [0], { resamples: 2000 });
+    assert.deepEqual([t.abstention.mcnemar.aOnly, t.abstention.mcnemar.bOnly], [30, 12]);
+    near(t.abstention.mcnemar.pValue, 0.007915897334896727, 1e-12, 'statsmodels mcnemar([[0,30],[12,0]])');
+    near(t.abstention.difference, 18 / n, 1e-12, 'abstention difference');
+    assert.ok(t.abstention.significant, JSON.stringify(t.abstention.interval));
+    // one input certified by A only (of 300): p = 1, interval includes 0
+    const c = base.map((r, i) => outcome(i, r, i === 0));
+    const s = pairedTests(
+      base.map((r, i) => outcome(i, r)),
+      c,
+      [0],
+      { resamples: 2000 },
+    );
+    assert.deepEqual(s.certified[0].mcnemar, { aOnly: 1, bOnly: 0, pValue: 1 });
+    assert.ok(!s.certified[0].significant, JSON.stringify(s.certified[0].interval));
+    const md = pairedTestsTable(t, { a: 'A', b: 'B' }, 'md', 'input space');
+    assert.match(
+      md,
+      /\| abstention rate +\| 0\.100 \| 0\.040 \| +\*\*\+\.060 \[\.\d+, \.\d+\]\*\* \| +30 \| +12 \| \*\*0\.008\*\* \|/,
+    );
+    assert.match(md, /\| accuracy \(certified at r = 0\) \| 0\.900 \| 0\.960 \|/);
   });
 });

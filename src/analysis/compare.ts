@@ -5,7 +5,18 @@
  */
 import { UsageError } from '../core/errors.js';
 import type { Outcome } from './metrics.js';
-import { renderTable, type Cell, type TableFormat } from './table.js';
+import {
+  DEFAULT_RESAMPLES,
+  DEFAULT_SEED,
+  checkBootstrapOptions,
+  checkConfidence,
+  excludesZero,
+  mcnemarExact,
+  pairedBootstrap,
+  type BootstrapOptions,
+  type Interval,
+} from './statistics.js';
+import { percent, renderTable, type Cell, type Column, type TableFormat } from './table.js';
 
 export interface PairedComparison {
   /** inputs in both runs (the ones compared) */
@@ -35,11 +46,22 @@ export interface CompareOptions {
   names?: [string, string];
 }
 
-export function comparePaired(
+/** The inputs of two runs joined on idx, and those in one run only. */
+export interface PairedInputs {
+  pairs: [Outcome, Outcome][];
+  onlyInA: number[];
+  onlyInB: number[];
+}
+
+/**
+ * Joins two runs on idx. UsageErrors: an idx twice in one run, the same idx with two labels, no
+ * common input, or (without `intersect`) inputs in one run only.
+ */
+export function pairInputs(
   a: readonly Outcome[],
   b: readonly Outcome[],
   options: CompareOptions = {},
-): PairedComparison {
+): PairedInputs {
   const [nameA, nameB] = options.names ?? ['A', 'B'];
   const byIdx = (outcomes: readonly Outcome[], name: string) => {
     const map = new Map<number, Outcome>();
@@ -73,7 +95,15 @@ export function comparePaired(
     pairs.push([oa, ob]);
   }
   if (pairs.length === 0) throw new UsageError(`${nameA} and ${nameB} have no input (idx) in common`);
+  return { pairs, onlyInA, onlyInB };
+}
 
+export function comparePaired(
+  a: readonly Outcome[],
+  b: readonly Outcome[],
+  options: CompareOptions = {},
+): PairedComparison {
+  const { pairs, onlyInA, onlyInB } = pairInputs(a, b, options);
   const withRadius = pairs.every(([x, y]) => x.radius !== null && y.radius !== null);
   const certified = (o: Outcome) => (o.correct ? (o.radius as number) : 0);
   const count = (f: (x: Outcome, y: Outcome) => boolean) => pairs.filter(([x, y]) => f(x, y)).length;
@@ -104,6 +134,7 @@ export function comparisonTable(
   labels: { a: string; b: string },
   format: TableFormat,
   spaceDescription: string,
+  tests?: PairedTests,
 ): string {
   if (format === 'json') {
     return (
@@ -115,6 +146,7 @@ export function comparisonTable(
           b: labels.b,
           spaceDescription,
           ...cmp,
+          ...(tests ? { tests } : {}),
         },
         null,
         2,
@@ -145,7 +177,7 @@ export function comparisonTable(
     `Paired comparison on the same inputs (joined on idx). A = ${labels.a}; B = ${labels.b}. ` +
     `Certified radius = L2 radius (${spaceDescription}) of a correct prediction, 0 when wrong or ` +
     `abstaining; the last row is in the same units.${left}`;
-  return renderTable(
+  const counts = renderTable(
     {
       columns: [
         { title: 'measure', align: 'left' },
@@ -160,4 +192,173 @@ export function comparisonTable(
     },
     format,
   );
+  return tests ? `${counts}\n${pairedTestsTable(tests, labels, format, spaceDescription)}` : counts;
+}
+
+/** A paired difference of means over the compared inputs. */
+export interface PairedDifference {
+  /** A's mean, B's mean and A's minus B's */
+  a: number;
+  b: number;
+  difference: number;
+  /** paired percentile bootstrap interval on the difference */
+  interval: Interval;
+  /** the interval excludes 0 */
+  significant: boolean;
+}
+
+/** Exact McNemar test of a yes/no outcome: the discordant inputs and the two-sided p-value. */
+export interface McNemarTest {
+  /** inputs where only A (only B) has the outcome */
+  aOnly: number;
+  bOnly: number;
+  pValue: number;
+}
+
+export interface PairedTests {
+  inputs: number;
+  confidence: number;
+  resamples: number;
+  seed: number;
+  /** ACR (certified radius of a correct prediction, 0 otherwise); null for PREDICT logs */
+  acr: PairedDifference | null;
+  /** abstention rate, with McNemar's test on "abstains" */
+  abstention: PairedDifference & { mcnemar: McNemarTest };
+  /**
+   * certified accuracy at each radius (correct, certified radius >= r), with McNemar's test on
+   * "certified at r"; for PREDICT logs only r = 0 (accuracy)
+   */
+  certified: (PairedDifference & { radius: number; mcnemar: McNemarTest })[];
+}
+
+/** Whether an outcome is certified at r: correct with radius >= r (at r = 0: correct). */
+function certifiedAt(o: Outcome, r: number): boolean {
+  return o.correct && (o.radius === null ? r === 0 : o.radius >= r);
+}
+
+/**
+ * The statistics of a paired comparison: a paired bootstrap interval on each difference (ACR,
+ * abstention rate, certified accuracy at each radius: one resampling of the inputs for all) and an
+ * exact McNemar test on abstaining and on being certified at each radius.
+ */
+export function pairedTests(
+  a: readonly Outcome[],
+  b: readonly Outcome[],
+  radii: readonly number[],
+  options: CompareOptions & BootstrapOptions = {},
+): PairedTests {
+  const resamples = options.resamples ?? DEFAULT_RESAMPLES;
+  const seed = options.seed ?? DEFAULT_SEED;
+  const confidence = checkConfidence(options.confidence ?? 0.95);
+  checkBootstrapOptions(resamples, seed);
+  const { pairs } = pairInputs(a, b, options);
+  const n = pairs.length;
+  const withRadius = pairs.every(([x, y]) => x.radius !== null && y.radius !== null);
+  const certified = (o: Outcome) => (o.correct ? (o.radius as number) : 0);
+  const abstains = (o: Outcome) => o.predict === -1;
+  const testedRadii = withRadius ? radii : radii.filter((r) => r === 0);
+
+  /** per input: [A's value, B's value] of each measure */
+  const measures: ((o: Outcome) => number)[] = [
+    ...(withRadius ? [certified] : []),
+    (o) => (abstains(o) ? 1 : 0),
+    ...testedRadii.map((r) => (o: Outcome) => (certifiedAt(o, r) ? 1 : 0)),
+  ];
+  const valuesA = measures.map((m) => Float64Array.from(pairs, ([x]) => m(x)));
+  const valuesB = measures.map((m) => Float64Array.from(pairs, ([, y]) => m(y)));
+  const differences = valuesA.map((va, j) => va.map((v, i) => v - valuesB[j][i]));
+  const intervals = pairedBootstrap(differences, { resamples, seed, confidence });
+  const mean = (v: Float64Array) => v.reduce((t, x) => t + x, 0) / n;
+  const difference = (j: number): PairedDifference => ({
+    a: mean(valuesA[j]),
+    b: mean(valuesB[j]),
+    difference: mean(differences[j]),
+    interval: intervals[j],
+    significant: excludesZero(intervals[j]),
+  });
+  const mcnemar = (yes: (o: Outcome) => boolean): McNemarTest => {
+    const aOnly = pairs.filter(([x, y]) => yes(x) && !yes(y)).length;
+    const bOnly = pairs.filter(([x, y]) => !yes(x) && yes(y)).length;
+    return { aOnly, bOnly, pValue: mcnemarExact(aOnly, bOnly) };
+  };
+  const first = withRadius ? 1 : 0;
+  return {
+    inputs: n,
+    confidence,
+    resamples,
+    seed,
+    acr: withRadius ? difference(0) : null,
+    abstention: { ...difference(first), mcnemar: mcnemar(abstains) },
+    certified: testedRadii.map((radius, i) => ({
+      radius,
+      ...difference(first + 1 + i),
+      mcnemar: mcnemar((o) => certifiedAt(o, radius)),
+    })),
+  };
+}
+
+/** Below this p-value (and for intervals excluding 0) a difference is marked. */
+export const SIGNIFICANCE = 0.05;
+
+/** The paired tests as a table: one row per measure, A, B, A - B with its interval, McNemar. */
+export function pairedTestsTable(
+  tests: PairedTests,
+  labels: { a: string; b: string },
+  format: Exclude<TableFormat, 'json'>,
+  spaceDescription: string,
+  digits = 3,
+): string {
+  const level = percent(tests.confidence);
+  const columns: Column[] = [
+    { title: 'measure', align: 'left' },
+    { title: 'A', digits },
+    { title: 'B', digits },
+    { title: `A - B [${level}]`, latex: `$A - B$ [${level.replace('%', '\\%')}]`, digits, interval: true },
+    { title: 'A only' },
+    { title: 'B only' },
+    { title: 'McNemar p', digits: 3 },
+  ];
+  const diff = (d: PairedDifference): Cell => ({
+    value: d.difference,
+    low: d.interval.low,
+    high: d.interval.high,
+    signed: true,
+    bold: d.significant,
+  });
+  const p = (t: McNemarTest): Cell => ({
+    value: t.pValue,
+    text: t.pValue < 0.001 ? '<.001' : t.pValue.toFixed(3),
+    bold: t.pValue < SIGNIFICANCE,
+  });
+  const rows: Cell[][] = [
+    ...(tests.acr ? [[`ACR`, tests.acr.a, tests.acr.b, diff(tests.acr), null, null, null]] : []),
+    [
+      'abstention rate',
+      tests.abstention.a,
+      tests.abstention.b,
+      diff(tests.abstention),
+      tests.abstention.mcnemar.aOnly,
+      tests.abstention.mcnemar.bOnly,
+      p(tests.abstention.mcnemar),
+    ],
+    ...tests.certified.map((c): Cell[] => [
+      c.radius === 0 ? 'accuracy (certified at r = 0)' : `certified at r = ${c.radius}`,
+      c.a,
+      c.b,
+      diff(c),
+      c.mcnemar.aOnly,
+      c.mcnemar.bOnly,
+      p(c.mcnemar),
+    ]),
+  ];
+  const caption =
+    `Paired tests on the ${tests.inputs} inputs of both runs. A = ${labels.a}; B = ${labels.b}. ` +
+    `Certified at r: correct with a certified L2 radius (${spaceDescription}) of at least r; ACR in the ` +
+    `same units. A - B: difference of the means over the inputs, in brackets its ${level} paired ` +
+    `percentile bootstrap interval (${tests.resamples} resamples of the inputs with replacement, seed ` +
+    `${tests.seed}), bold when it excludes 0. A only, B only: inputs where only A (only B) abstains or ` +
+    `is certified at r; McNemar p: exact two-sided McNemar test on them (binomial at 1/2), bold when ` +
+    `p < ${SIGNIFICANCE}. With few discordant inputs the bootstrap interval is rough and the exact test ` +
+    `is the one to read.`;
+  return renderTable({ columns, rows, caption }, format);
 }

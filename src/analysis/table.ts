@@ -27,6 +27,8 @@ export interface MarkedCell {
   high?: number;
   /** the interval is there for CSV and for choosing the bold, not to be printed in md and latex */
   hidden?: boolean;
+  /** printed instead of the value in md and latex (CSV keeps the value) */
+  text?: string;
   /** print the sign of positive numbers too (differences) */
   signed?: boolean;
   bold?: boolean;
@@ -85,7 +87,7 @@ export function renderTable(table: Table, format: Exclude<TableFormat, 'json'>):
     if (typeof v === 'number') return c.digits === undefined ? String(v) : v.toFixed(c.digits);
     if (isMarked(v)) {
       if (v.low === undefined || v.high === undefined || v.hidden) {
-        const s = text(v.value, c);
+        const s = v.text ?? text(v.value, c);
         return v.signed && v.value >= 0 ? `+${s}` : s;
       }
       const d = c.digits ?? 3;
@@ -132,7 +134,7 @@ export function renderTable(table: Table, format: Exclude<TableFormat, 'json'>):
   // LaTeX with booktabs
   const cells = rows.map((r, i) =>
     r.map((v, j) => {
-      const s = typeof v === 'string' ? latexEscape(v) : text(v, columns[j]).replace('—', '---');
+      const s = typeof v === 'string' ? latexEscape(v) : latexEscape(text(v, columns[j])).replace('—', '---');
       return bold(i, j) ? `\\textbf{${s}}` : s;
     }),
   );
@@ -287,9 +289,10 @@ function separatedBest(cells: readonly Cell[], best: 'max' | 'min'): Set<number>
   return new Set(winner ? [winner.i] : []);
 }
 
-/** A number with `digits` decimals and no leading zero (.748, -.012; +.012 when `signed`). */
+/** A number with `digits` decimals and no leading zero (.748, -.012; +.012 when `signed`; never -.000). */
 export function short(v: number, digits: number, signed = false): string {
   const s = v.toFixed(digits).replace(/^(-?)0\./, '$1.');
+  if (Number(s) === 0) return s.replace('-', '');
   return signed && !s.startsWith('-') ? `+${s}` : s;
 }
 

@@ -1,30 +1,65 @@
 /** `smooth-reduce compare <logA> <logB>`: paired comparison of two runs on the same inputs. */
 import type { Command } from 'commander';
-import { comparePaired, comparisonTable } from '../analysis/compare.js';
+import { comparePaired, comparisonTable, pairedTests } from '../analysis/compare.js';
+import { DEFAULT_RESAMPLES, DEFAULT_SEED } from '../analysis/statistics.js';
 import { parseTableFormat } from '../analysis/table.js';
-import { type LogOptions, loadLogs, withLogOptions } from './log-options.js';
+import { DEFAULT_RADII } from './analyze.js';
+import {
+  type LogOptions,
+  loadLogs,
+  parseConfidence,
+  parseInteger,
+  parseRadii,
+  withLogOptions,
+} from './log-options.js';
 import type { OutputStreams } from './streams.js';
+
+interface CompareCliOptions extends LogOptions {
+  intersect?: boolean;
+  format: string;
+  radii: string;
+  confidence: string;
+  resamples: string;
+  seed: string;
+}
 
 export function register(program: Command, streams: OutputStreams): void {
   withLogOptions(
     program
       .command('compare')
       .description(
-        'compare two runs input by input (joined on idx): who certifies the larger radius, abstains, is correct',
+        'compare two runs input by input (joined on idx): who certifies the larger radius, abstains, is correct; ' +
+          'paired bootstrap intervals on the differences (ACR, abstention, certified accuracy at each radius) ' +
+          'and exact McNemar tests',
       )
       .argument('<logA>', 'certification log of run A')
       .argument('<logB>', 'certification log of run B')
       .option('--intersect', 'compare the inputs both logs have instead of refusing different input sets')
-      .option('--format <format>', 'md | latex | csv | json', 'md'),
+      .option('--format <format>', 'md | latex | csv | json', 'md')
+      .option(
+        '--radii <list>',
+        'L2 radii (in the --space radius space) at which to test certified accuracy, comma-separated',
+        DEFAULT_RADII,
+      )
+      .option('--confidence <level>', 'level of the paired bootstrap intervals', '0.95')
+      .option('--resamples <k>', 'bootstrap resamples of the inputs', String(DEFAULT_RESAMPLES))
+      .option('--seed <s>', 'seed of the bootstrap resampling (1 to 4294967295)', String(DEFAULT_SEED)),
     'name of run A, then of run B (default: manifest label or path)',
-  ).action((logA: string, logB: string, opts: LogOptions & { intersect?: boolean; format: string }) => {
+  ).action((logA: string, logB: string, opts: CompareCliOptions) => {
     const format = parseTableFormat(opts.format);
+    const radii = parseRadii(opts.radii);
+    const bootstrap = {
+      confidence: parseConfidence('--confidence', opts.confidence),
+      resamples: parseInteger('--resamples', opts.resamples, 1, 10_000_000),
+      seed: parseInteger('--seed', opts.seed, 1, 2 ** 32 - 1),
+    };
     const loaded = loadLogs([logA, logB], opts, streams);
     const [a, b] = loaded.runs;
-    const cmp = comparePaired(a.outcomes, b.outcomes, {
-      intersect: opts.intersect,
-      names: [a.log.path, b.log.path],
-    });
-    streams.stdout.write(comparisonTable(cmp, { a: a.label, b: b.label }, format, loaded.spaceDescription));
+    const options = { intersect: opts.intersect, names: [a.log.path, b.log.path] as [string, string] };
+    const cmp = comparePaired(a.outcomes, b.outcomes, options);
+    const tests = pairedTests(a.outcomes, b.outcomes, radii, { ...options, ...bootstrap });
+    streams.stdout.write(
+      comparisonTable(cmp, { a: a.label, b: b.label }, format, loaded.spaceDescription, tests),
+    );
   });
 }
