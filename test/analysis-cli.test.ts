@@ -161,6 +161,16 @@ describe('cli: plot', () => {
     assert.ok(svg.includes('>Fixtures</text>'));
   });
 
+  it('--bands, --confidence', async () => {
+    const out = join(tmp, 'bands.svg');
+    await run('plot', fixture('run-a.tsv'), '--out', out, '--bands', '--confidence', '0.9');
+    assert.match(readFileSync(out, 'utf8'), /aria-roledescription="area mark"/);
+    await assert.rejects(
+      run('plot', fixture('run-a.tsv'), '--out', out, '--bands', '--confidence', '2'),
+      /^UsageError: bad --confidence '2'/,
+    );
+  });
+
   const noFont = findPlotFont() ? false : 'no TrueType font on this machine to draw PNG text with';
   it('writes a PNG, in smoothing space', { skip: noFont }, async () => {
     const out = join(tmp, 'fig.png');

@@ -197,3 +197,52 @@ describe('plot: rendering', () => {
     assert.ok(svg.includes('>4.0</text>'));
   });
 });
+
+describe('plot: interval bands', () => {
+  type BandSpec = {
+    layer: {
+      mark: { type: string; opacity?: number; interpolate: string };
+      data?: { values: { run: string; radius: number; low: number; high: number }[] };
+    }[];
+  };
+
+  it('an area of Clopper-Pearson intervals under each curve, one point per radius', () => {
+    const spec = certifiedAccuracySpec(runs, { xTitle, bands: 0.95 }) as unknown as BandSpec;
+    const [band, line] = spec.layer;
+    assert.equal(band.mark.type, 'area');
+    assert.equal(band.mark.interpolate, 'step-after');
+    assert.ok((band.mark.opacity as number) < 0.5);
+    assert.equal(line.mark.type, 'line');
+    const a = (band.data as NonNullable<typeof band.data>).values.filter((v) => v.run === runs[0].label);
+    assert.deepEqual(
+      a.map((v) => v.radius),
+      [0, 0.1, 0.25, 0.5, 0.75, 1],
+    );
+    // just after 0, run-a is right and certified on 6 of 10 inputs; at 1, on 1 of 10:
+    // /usr/bin/python3 -c "from statsmodels.stats.proportion import proportion_confint as c;
+    //   print(c(6,10,method='beta'), c(1,10,method='beta'))"
+    const near = (x: number, y: number) => assert.ok(Math.abs(x - y) < 1e-10, `${x} vs ${y}`);
+    near(a[0].low, 0.26237807660694507);
+    near(a[0].high, 0.8784477418801728);
+    near(a[5].low, 0.0025285785444617848);
+    near(a[5].high, 0.4450161170281953);
+    assert.ok(!('layer' in certifiedAccuracySpec(runs, { xTitle })), 'no bands unless asked');
+  });
+
+  it('drawn in the SVG, in the runs’ colours, with one legend', async () => {
+    const path = join(tmp, 'bands.svg');
+    await writePlot(runs, path, { xTitle, bands: 0.95 });
+    const svg = readFileSync(path, 'utf8');
+    const areas = [
+      ...svg.matchAll(/aria-roledescription="area mark" d="([^"]+)" fill="(#[0-9a-f]{6})" opacity="0\.15"/g),
+    ];
+    assert.equal(areas.length, 2);
+    assert.notEqual(areas[0][2], areas[1][2]);
+    for (const [, d] of areas) assert.ok(d.split(/[ML]/).length > 8, 'a band, not a point');
+    for (const label of runs.map((r) => r.label)) {
+      assert.equal(svg.split(`>${label}</text>`).length - 1, 1, `${label} once in the legend`);
+    }
+    await writePlot(runs, path, { xTitle });
+    assert.ok(!readFileSync(path, 'utf8').includes('area mark'));
+  });
+});

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { LEGEND_POSITIONS, parseLegendPosition } from '../analysis/plot/legend.js';
 import { radiusTitle } from '../analysis/runs.js';
-import { type LogOptions, loadLogs, parsePositive, withLogOptions } from './log-options.js';
+import { type LogOptions, loadLogs, parseConfidence, parsePositive, withLogOptions } from './log-options.js';
 import type { OutputStreams } from './streams.js';
 
 /** The legend positions, for the help. */
@@ -16,6 +16,8 @@ interface PlotCliOptions extends LogOptions {
   height: string;
   scale: string;
   legend: string;
+  bands?: boolean;
+  confidence: string;
 }
 
 export function register(program: Command, streams: OutputStreams): void {
@@ -34,10 +36,16 @@ export function register(program: Command, streams: OutputStreams): void {
     .option('--height <px>', 'figure height in CSS pixels', '360')
     .option('--scale <k>', 'PNG pixels per CSS pixel', '2')
     .option('--legend <position>', LEGEND_HELP, 'top-right')
+    .option(
+      '--bands',
+      "draw each curve's two-sided Clopper-Pearson interval band (binomial over the log's inputs) in its colour",
+    )
+    .option('--confidence <level>', 'confidence level of the --bands', '0.95')
     .action(async (logs: string[], opts: PlotCliOptions) => {
       // vega, vega-lite and resvg load when a plot is drawn, not when the command line starts
       const { writePlot } = await import('../analysis/plot/figure.js');
       const legend = parseLegendPosition(opts.legend);
+      const confidence = parseConfidence('--confidence', opts.confidence);
       const loaded = loadLogs(logs, opts, streams);
       const written = await writePlot(
         loaded.runs.map((r) => ({ label: r.label, outcomes: r.outcomes })),
@@ -50,6 +58,7 @@ export function register(program: Command, streams: OutputStreams): void {
           height: parsePositive('--height', opts.height),
           scale: parsePositive('--scale', opts.scale),
           legend,
+          bands: opts.bands ? confidence : undefined,
         },
       );
       streams.stderr.write(

@@ -11,6 +11,7 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import { UsageError } from '../../core/errors.js';
 import { HELVETICA_METRICS, findPlotFont, requirePlotFont, type FontMetrics, type PlotFont } from './font.js';
 import { certifiedAccuracyCurve, largestCertifiedRadius, type Outcome } from '../metrics.js';
+import { clopperPearsonInterval } from '../statistics.js';
 import type { LegendPosition } from './legend.js';
 
 export interface PlotRun {
@@ -33,7 +34,15 @@ export interface PlotOptions {
   metrics?: FontMetrics;
   /** where the legend goes: inside a corner of the plot, outside it, or nowhere (default top-right) */
   legend?: LegendPosition;
+  /**
+   * draw around each curve its band of two-sided Clopper-Pearson intervals at this confidence level
+   * (e.g. 0.95; binomial over the run's inputs), in the curve's colour; default: no bands
+   */
+  bands?: number;
 }
+
+/** Opacity of the interval bands: light enough to see the other curves through them. */
+export const BAND_OPACITY = 0.15;
 
 export const PLOT_FORMATS = ['svg', 'png'] as const;
 export type PlotFormat = (typeof PLOT_FORMATS)[number];
@@ -88,9 +97,25 @@ export function certifiedAccuracySpec(runs: readonly PlotRun[], options: PlotOpt
   const labels = runs.map((r) => r.label);
   if (new Set(labels).size !== labels.length)
     throw new UsageError(`two runs have the same label: ${labels.join(', ')}`);
+  const bands = options.bands;
   const values = runs.flatMap((r) =>
     certifiedAccuracyCurve(r.outcomes, maxRadius).map((p, order) => ({ run: r.label, order, ...p })),
   );
+  // the bands step where the curves do; at a radius where a curve drops, the band takes the value
+  // just after it (an area is drawn in the order of x, so each run has one point per radius)
+  const bandValues =
+    bands === undefined
+      ? []
+      : runs.flatMap((r) => {
+          const n = r.outcomes.length;
+          return certifiedAccuracyCurve(r.outcomes, maxRadius)
+            .filter((p, i, curve) => i === curve.length - 1 || curve[i + 1].radius !== p.radius)
+            .map((p) => ({
+              run: r.label,
+              radius: p.radius,
+              ...clopperPearsonInterval(Math.round(p.accuracy * n), n, bands),
+            }));
+        });
   const position = options.legend ?? 'top-right';
   const inside = position !== 'right' && position !== 'bottom';
   const legend =
@@ -108,6 +133,7 @@ export function certifiedAccuracySpec(runs: readonly PlotRun[], options: PlotOpt
           symbolType: 'stroke',
           symbolSize: 500,
           symbolStrokeWidth: 2,
+          symbolOpacity: 1,
           labelFontSize: 12,
           labelLimit: 1000,
           rowPadding: 4,
@@ -116,6 +142,57 @@ export function certifiedAccuracySpec(runs: readonly PlotRun[], options: PlotOpt
   const metrics = options.metrics ?? HELVETICA_METRICS;
   const width = options.width ?? 560;
   const padding = { left: 6, right: 14, top: 10, bottom: 6 };
+  const x = {
+    field: 'radius',
+    type: 'quantitative' as const,
+    scale: { domain: [0, maxRadius], nice: false, zero: true },
+    axis: { title: options.xTitle, tickCount: Math.max(4, Math.round(width / 80)) },
+  };
+  const yScale = { domain: [0, 1], nice: false };
+  const yAxis = { title: 'Certified accuracy', format: '.1f', tickCount: 5 };
+  const color = { field: 'run', type: 'nominal' as const, sort: labels, scale: { scheme: 'tableau10' } };
+  const order = { field: 'order', type: 'quantitative' as const };
+  const line = {
+    mark: { type: 'line' as const, interpolate: 'step-after' as const, strokeWidth: 2, clip: true },
+    encoding: {
+      x,
+      y: { field: 'accuracy', type: 'quantitative' as const, scale: yScale, axis: yAxis },
+      color: { ...color, legend },
+      strokeDash: {
+        field: 'run',
+        type: 'nominal' as const,
+        sort: labels,
+        legend,
+        scale: {
+          range: [
+            [1, 0],
+            [7, 3],
+            [2, 2],
+            [9, 3, 2, 3],
+            [4, 4],
+            [12, 3, 3, 3, 3, 3],
+          ],
+        },
+      },
+      order,
+    },
+  };
+  // the bands under the lines, in the same colours; the lines' legend stands for both
+  const band = {
+    data: { values: bandValues },
+    mark: {
+      type: 'area' as const,
+      interpolate: 'step-after' as const,
+      opacity: BAND_OPACITY,
+      clip: true,
+    },
+    encoding: {
+      x,
+      y: { field: 'low', type: 'quantitative' as const, scale: yScale, axis: yAxis, stack: null },
+      y2: { field: 'high' },
+      color: { ...color, legend },
+    },
+  };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     width,
@@ -139,39 +216,7 @@ export function certifiedAccuracySpec(runs: readonly PlotRun[], options: PlotOpt
         }
       : {}),
     data: { values },
-    mark: { type: 'line', interpolate: 'step-after', strokeWidth: 2, clip: true },
-    encoding: {
-      x: {
-        field: 'radius',
-        type: 'quantitative',
-        scale: { domain: [0, maxRadius], nice: false, zero: true },
-        axis: { title: options.xTitle, tickCount: Math.max(4, Math.round(width / 80)) },
-      },
-      y: {
-        field: 'accuracy',
-        type: 'quantitative',
-        scale: { domain: [0, 1], nice: false },
-        axis: { title: 'Certified accuracy', format: '.1f', tickCount: 5 },
-      },
-      color: { field: 'run', type: 'nominal', sort: labels, legend, scale: { scheme: 'tableau10' } },
-      strokeDash: {
-        field: 'run',
-        type: 'nominal',
-        sort: labels,
-        legend,
-        scale: {
-          range: [
-            [1, 0],
-            [7, 3],
-            [2, 2],
-            [9, 3, 2, 3],
-            [4, 4],
-            [12, 3, 3, 3, 3, 3],
-          ],
-        },
-      },
-      order: { field: 'order', type: 'quantitative' },
-    },
+    ...(bands === undefined ? line : { layer: [band, line] }),
     config: {
       font,
       view: { stroke: '#444444' },
