@@ -180,6 +180,20 @@ describe('paired tests of two runs', () => {
     near(acr.difference, 0.5, 1e-12, 'difference');
     assert.ok(acr.interval.low < 0.5 && acr.interval.high > 0.5, JSON.stringify(acr.interval));
     assert.ok(acr.significant);
+    const ratio = t.acrRatio as NonNullable<typeof t.acrRatio>;
+    const trueRatio =
+      a.reduce((x, o) => x + (o.radius as number), 0) / b.reduce((x, o) => x + (o.radius as number), 0);
+    near(ratio.ratio, trueRatio, 1e-12, 'ratio');
+    assert.ok(ratio.interval.low < trueRatio && ratio.interval.high > trueRatio && ratio.significant);
+    // twice the radius on every input: the ratio is 2 in every resample
+    const twice = pairedTests(
+      base.map((r, i) => outcome(i, 2 * r)),
+      b,
+      [],
+      { resamples: 200 },
+    ).acrRatio;
+    near(twice?.interval.low as number, 2, 1e-12, 'low');
+    near(twice?.interval.high as number, 2, 1e-12, 'high');
     // certified at 0.5: B has the inputs with base radius >= 0.5 (0.6, 0.8), A more
     assert.ok(t.certified[0].mcnemar.aOnly > 50 && t.certified[0].mcnemar.bOnly === 0);
     assert.ok(t.certified[0].mcnemar.pValue < 1e-12 && t.certified[0].significant);
@@ -196,6 +210,7 @@ describe('paired tests of two runs', () => {
       [t.abstention, ...t.certified].map((d) => d.mcnemar.pValue),
       [1, 1, 1],
     );
+    assert.equal(t.acrRatio?.significant, false);
     assert.ok(!pairedTestsTable(t, { a: 'x', b: 'x' }, 'md', 'input space').includes('**'));
   });
 

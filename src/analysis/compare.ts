@@ -10,9 +10,10 @@ import {
   DEFAULT_SEED,
   checkBootstrapOptions,
   checkConfidence,
+  bootstrapMeans,
   excludesZero,
   mcnemarExact,
-  pairedBootstrap,
+  percentileInterval,
   type BootstrapOptions,
   type Interval,
 } from './statistics.js';
@@ -222,6 +223,11 @@ export interface PairedTests {
   seed: number;
   /** ACR (certified radius of a correct prediction, 0 otherwise); null for PREDICT logs */
   acr: PairedDifference | null;
+  /**
+   * ACR(A) / ACR(B), the paper's measure, with its paired bootstrap interval (the ratio of the
+   * resampled means); significant when the interval excludes 1. Null for PREDICT logs or ACR(B) = 0.
+   */
+  acrRatio: { ratio: number; interval: Interval; significant: boolean } | null;
   /** abstention rate, with McNemar's test on "abstains" */
   abstention: PairedDifference & { mcnemar: McNemarTest };
   /**
@@ -267,7 +273,10 @@ export function pairedTests(
   const valuesA = measures.map((m) => Float64Array.from(pairs, ([x]) => m(x)));
   const valuesB = measures.map((m) => Float64Array.from(pairs, ([, y]) => m(y)));
   const differences = valuesA.map((va, j) => va.map((v, i) => v - valuesB[j][i]));
-  const intervals = pairedBootstrap(differences, { resamples, seed, confidence });
+  // the certified radii themselves ride along in the same resamples, for the ratio of the ACRs
+  const radiusColumns = withRadius ? [valuesA[0], valuesB[0]] : [];
+  const replicates = bootstrapMeans([...differences, ...radiusColumns], { resamples, seed });
+  const intervals = replicates.slice(0, differences.length).map((m) => percentileInterval(m, confidence));
   const mean = (v: Float64Array) => v.reduce((t, x) => t + x, 0) / n;
   const difference = (j: number): PairedDifference => ({
     a: mean(valuesA[j]),
@@ -282,12 +291,24 @@ export function pairedTests(
     return { aOnly, bOnly, pValue: mcnemarExact(aOnly, bOnly) };
   };
   const first = withRadius ? 1 : 0;
+  let acrRatio: PairedTests['acrRatio'] = null;
+  if (withRadius && mean(valuesB[0]) > 0) {
+    const [acrA, acrB] = replicates.slice(differences.length);
+    const ratios = acrA.map((x, r) => x / acrB[r]);
+    const interval = percentileInterval(ratios, confidence);
+    acrRatio = {
+      ratio: mean(valuesA[0]) / mean(valuesB[0]),
+      interval,
+      significant: interval.low > 1 || interval.high < 1,
+    };
+  }
   return {
     inputs: n,
     confidence,
     resamples,
     seed,
     acr: withRadius ? difference(0) : null,
+    acrRatio,
     abstention: { ...difference(first), mcnemar: mcnemar(abstains) },
     certified: testedRadii.map((radius, i) => ({
       radius,
@@ -332,6 +353,24 @@ export function pairedTestsTable(
   });
   const rows: Cell[][] = [
     ...(tests.acr ? [[`ACR`, tests.acr.a, tests.acr.b, diff(tests.acr), null, null, null]] : []),
+    ...(tests.acrRatio
+      ? [
+          [
+            'ACR ratio A / B',
+            null,
+            null,
+            {
+              value: tests.acrRatio.ratio,
+              low: tests.acrRatio.interval.low,
+              high: tests.acrRatio.interval.high,
+              bold: tests.acrRatio.significant,
+            },
+            null,
+            null,
+            null,
+          ],
+        ]
+      : []),
     [
       'abstention rate',
       tests.abstention.a,
@@ -356,7 +395,8 @@ export function pairedTestsTable(
     `Certified at r: correct with a certified L2 radius (${spaceDescription}) of at least r; ACR in the ` +
     `same units. A - B: difference of the means over the inputs, in brackets its ${level} paired ` +
     `percentile bootstrap interval (${tests.resamples} resamples of the inputs with replacement, seed ` +
-    `${tests.seed}), bold when it excludes 0. A only, B only: inputs where only A (only B) abstains or ` +
+    `${tests.seed}), bold when it excludes 0 (ACR ratio A / B: the ratio, ` +
+    `with the ratio of the resampled means as interval, bold when it excludes 1). A only, B only: inputs where only A (only B) abstains or ` +
     `is certified at r; McNemar p: exact two-sided McNemar test on them (binomial at 1/2), bold when ` +
     `p < ${SIGNIFICANCE}. With few discordant inputs the bootstrap interval is rough and the exact test ` +
     `is the one to read.`;

@@ -72,9 +72,20 @@ export function pairedBootstrap(
   columns: readonly ArrayLike<number>[],
   options: BootstrapOptions = {},
 ): Interval[] {
+  const confidence = checkConfidence(options.confidence ?? 0.95);
+  return bootstrapMeans(columns, options).map((m) => percentileInterval(m, confidence));
+}
+
+/**
+ * The resampled means behind `pairedBootstrap`: `result[j][r]` is the mean of column j over
+ * resample r, for statistics of several means (a ratio of two columns' means, resample by resample).
+ */
+export function bootstrapMeans(
+  columns: readonly ArrayLike<number>[],
+  options: Omit<BootstrapOptions, 'confidence'> = {},
+): Float64Array[] {
   const resamples = options.resamples ?? DEFAULT_RESAMPLES;
   const seed = options.seed ?? DEFAULT_SEED;
-  const confidence = checkConfidence(options.confidence ?? 0.95);
   checkBootstrapOptions(resamples, seed);
   if (columns.length === 0) return [];
   const n = columns[0].length;
@@ -91,10 +102,13 @@ export function pairedBootstrap(
     }
     for (let j = 0; j < columns.length; j++) means[j][r] = sums[j] / n;
   }
-  return means.map((m) => {
-    m.sort();
-    return { low: quantile(m, (1 - confidence) / 2), high: quantile(m, (1 + confidence) / 2) };
-  });
+  return means;
+}
+
+/** The central `confidence` percentile interval of bootstrap replicates (left as they are). */
+export function percentileInterval(replicates: ArrayLike<number>, confidence: number): Interval {
+  const sorted = Float64Array.from(replicates).sort();
+  return { low: quantile(sorted, (1 - confidence) / 2), high: quantile(sorted, (1 + confidence) / 2) };
 }
 
 export function checkBootstrapOptions(resamples: number, seed: number): void {
