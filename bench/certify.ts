@@ -13,6 +13,7 @@ import {
   runChild,
   smoothingOptions,
 } from './common.js';
+import { shapeSize } from '../src/core/shape.js';
 import type { Options } from './options.js';
 import type { CertifyInputResult, ReferenceResult } from './results.js';
 
@@ -55,7 +56,13 @@ export async function certifyInputs(
   n0: number,
   n: number,
   batch = o.batch,
-): Promise<{ seconds: number; callInputs: number; results: CertifyInputResult[] }> {
+  pairRaw = false,
+): Promise<{
+  seconds: number;
+  callInputs: number;
+  results: CertifyInputResult[];
+  pairedRatio: number | null;
+}> {
   const settings = { n0, n, alpha: o.alpha, batch, seed: o.seed };
   // warm-up until the call size is measured (the sizer is shared by every SmoothedClassifier of
   // this classifier and geometry), so that ORT's arena and the JIT are ready
@@ -72,12 +79,17 @@ export async function certifyInputs(
     smoothingOptions(lib, model, config, settings),
   );
   const results: CertifyInputResult[] = [];
+  const ratios: number[] = [];
   let seconds = 0;
   for (const x of inputs) {
     const start = performance.now();
     const r = await g.certify({ pixels: x.pixels, index: x.index });
     const dt = (performance.now() - start) / 1000;
     seconds += dt;
+    if (pairRaw) {
+      const forwards = (n0 + n) * config.k;
+      ratios.push(forwards / dt / (await rawRate(classifier, g.callSize.inputs, dt)));
+    }
     results.push({
       index: x.index,
       label: x.label,
@@ -89,7 +101,29 @@ export async function certifyInputs(
       seconds: dt,
     });
   }
-  return { seconds, callInputs: g.callSize.inputs, results };
+  ratios.sort((a, b) => a - b);
+  const pairedRatio = ratios.length > 0 ? ratios[Math.floor(ratios.length / 2)] : null;
+  return { seconds, callInputs: g.callSize.inputs, results, pairedRatio };
+}
+
+/**
+ * The classifier's raw forward passes/s in calls of `callInputs` inputs, measured over about
+ * `seconds` right after a certification: paired with it, so that a machine whose speed drifts
+ * (other processes, a shared host) moves both sides of the ratio alike.
+ */
+async function rawRate(classifier: Classifier, callInputs: number, seconds: number): Promise<number> {
+  const size = shapeSize(classifier.inputShape);
+  const batch = new Float32Array(callInputs * size);
+  for (let i = 0; i < batch.length; i++) batch[i] = Math.random();
+  let runs = 0;
+  const start = performance.now();
+  let elapsed = 0;
+  while (runs < 2 || elapsed < seconds * 1000) {
+    await classifier.run(batch, callInputs);
+    runs++;
+    elapsed = performance.now() - start;
+  }
+  return (runs * callInputs) / (elapsed / 1000);
 }
 
 export async function reference(

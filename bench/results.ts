@@ -47,6 +47,12 @@ export interface CertifyResult {
   /** the best raw ORT forward passes/s over the call sizes measured */
   rawForwardsPerSec: number;
   ratio: number;
+  /**
+   * median over the inputs of certify's forward passes/s over raw ORT's at the same call size,
+   * measured right after each certification (robust to a machine whose speed drifts); null in
+   * results written before it existed
+   */
+  pairedRatio?: number | null;
   /** the library's own time per forward pass: the same certifications on a model that costs nothing */
   overheadMicrosPerForward: number;
   /** 1 / (1 + overhead * raw): the ratio if nothing but the library's own time were added to ORT's */
@@ -276,6 +282,7 @@ export function certifyTable(m: ModelResult): string {
       'best raw ORT /s',
       'ratio',
       `>= ${TARGET_RATIO}`,
+      'paired ratio',
       'library us / forward',
       'expected ratio',
     ],
@@ -293,6 +300,7 @@ export function certifyTable(m: ModelResult): string {
       fmt.int(c.rawForwardsPerSec),
       fmt.num(c.ratio, 3),
       fmt.ok(c.ratio >= TARGET_RATIO),
+      c.pairedRatio == null ? '-' : fmt.num(c.pairedRatio, 3),
       fmt.num(c.overheadMicrosPerForward, 2),
       fmt.num(c.expectedRatio, 3),
     ]),
