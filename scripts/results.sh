@@ -85,13 +85,13 @@ run fmnist-s025-mean25 "${fm25[@]}" --method mean --resize 32 --stride 1
 run fmnist-s025-mean9-n10k "${fm25a[@]}" --method mean --resize 32 --stride 2
 # 9. Input-specific sample sizes (--sample-loss f: as many of the n samples as keep the expected
 #    radius within the fraction f of n's), RS, sigma 0.25, n = 10,000: Fashion-MNIST on the 100
-#    images of 3.; CIFAR-10 on every 100th test image (100 images; the input-specific runs on the
-#    first 50 of them).
+#    images of 3.; CIFAR-10 on every 100th test image (100 images, 10 per class).
 run fmnist-s025-rs-n10k-iss0.02 "${fm25a[@]}" --method rs --sample-loss 0.02
 run fmnist-s025-rs-n10k-iss0.1 "${fm25a[@]}" --method rs --sample-loss 0.1
 cf25a=(--model models/cifar10-cnn-s025 --sigma 0.25 --data "$cifar" --skip 100 --n 10000)
 run cifar10-s025-rs-n10k "${cf25a[@]}" --method rs
-run cifar10-s025-rs-n10k-iss0.02 "${cf25a[@]}" --max 5000 --method rs --sample-loss 0.02
+run cifar10-s025-rs-n10k-iss0.02 "${cf25a[@]}" --method rs --sample-loss 0.02
+run cifar10-s025-rs-n10k-iss0.1 "${cf25a[@]}" --method rs --sample-loss 0.1
 # 10. Like for like with Cohen et al. (issue 12): CIFAR-10 models trained with their recipe (no zoom;
 #     training/README.md), RS at n = 10,000 on the class-balanced 500 (--skip 20). Skipped until the
 #     model is trained.
