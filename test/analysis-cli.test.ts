@@ -57,6 +57,7 @@ describe('cli: analyze', () => {
     // /usr/bin/python3 -c "from scipy.stats import beta; print(beta.ppf(0.05,7,4), beta.ppf(0.95,8,3))"
     assert.ok(Math.abs(c.interval.low - 0.39337578389458766) < 1e-9, String(c.interval.low));
     assert.ok(Math.abs(c.interval.high - 0.9127355660858496) < 1e-9, String(c.interval.high));
+    assert.ok(json.runs[0].acrInterval.low < 0.285 && json.runs[0].acrInterval.high > 0.285);
     const md = (await run('analyze', fixture('run-a.tsv'), '--no-intervals')).out;
     assert.match(md.split('\n')[2], /\| +10 \| +0\.700 \| +0\.500 \|/);
     assert.ok(!md.includes('['));
@@ -112,6 +113,7 @@ describe('cli: analyze', () => {
       [['analyze', fixture('run-a.tsv'), '--space', 'resized'], /^unknown radius space 'resized'/],
       [['analyze', fixture('run-a.tsv'), '--digits', '-1'], /^bad --digits/],
       [['analyze', fixture('run-a.tsv'), '--confidence', '95'], /^bad --confidence '95'/],
+      [['analyze', fixture('run-a.tsv'), '--resamples', '0'], /^bad --resamples '0'/],
       [['analyze', fixture('run-a.tsv'), '--label', 'a', '--label', 'b'], /^2 labels given for 1 logs$/],
       [['plot', fixture('run-a.tsv'), '--out', join(tmp, 'x.pdf')], /name it \.svg or \.png/],
       [['plot', fixture('predict.tsv'), '--out', join(tmp, 'x.svg')], /PREDICT log has no radii/],

@@ -151,6 +151,17 @@ describe('analysis table with intervals', () => {
     assert.ok(!close.includes('**'), close);
   });
 
+  it('ACR: a bootstrap interval of about the normal width, the same for the same seed', () => {
+    // 90 of 100 inputs certified at radius 1: ACR .9, sd .3, so about .9 +- 1.96 * .3 / 10
+    const o = run(100, 90);
+    const s = summarize(o, [0], 0.95, { resamples: 4000, seed: 2 });
+    const ci = s.acrInterval as NonNullable<typeof s.acrInterval>;
+    assert.ok(ci.low < 0.9 && ci.high > 0.9, JSON.stringify(ci));
+    near(ci.high - ci.low, 2 * 1.96 * 0.03, 0.1 * 2 * 1.96 * 0.03, 'width');
+    assert.deepEqual(summarize(o, [0], 0.95, { resamples: 4000, seed: 2 }).acrInterval, ci);
+    assert.equal(summarize(o, [0]).acrInterval, undefined, 'only when asked');
+  });
+
   it('CSV: value, low and high columns', () => {
     const csv = table([['x', run(10, 7)]], 'csv').split('\n');
     assert.match(csv[0], /^run,inputs,r = 0 \(clean\),r = 0 \(clean\) low,r = 0 \(clean\) high,ACR,/);

@@ -4,7 +4,12 @@
  * fraction of inputs whose prediction is correct and certified at radius >= r. A null result means
  * "not defined": no inputs, or a radius asked of a PREDICT log (which certifies no radius).
  */
-import { clopperPearsonInterval, type Interval } from './statistics.js';
+import {
+  clopperPearsonInterval,
+  pairedBootstrap,
+  type BootstrapOptions,
+  type Interval,
+} from './statistics.js';
 
 /** One input's result, in the radius space chosen by the caller. */
 export interface Outcome {
@@ -30,6 +35,11 @@ export interface RunSummary {
   abstentionRate: number | null;
   /** average certified radius: mean over all inputs of radius * correct */
   acr: number | null;
+  /**
+   * percentile bootstrap interval of the ACR (inputs resampled with replacement), when a
+   * confidence level was asked; null where the ACR is
+   */
+  acrInterval?: Interval | null;
   /** mean seconds per input */
   meanTime: number | null;
   /** mean estimation samples per input, when the log records them */
@@ -93,13 +103,15 @@ export function meanSamples(outcomes: readonly Outcome[]): number | null {
 }
 
 /**
- * The summary of one run at the given radii; with `confidence` (e.g. 0.95), each certified accuracy
- * also gets its two-sided Clopper-Pearson interval, the inputs of the run being the trials.
+ * The summary of one run at the given radii. With `confidence` (e.g. 0.95), each certified accuracy
+ * also gets its two-sided Clopper-Pearson interval (the inputs of the run being the trials) and the
+ * ACR its percentile bootstrap interval (`bootstrap`: resamples and seed, default 10,000 and 1).
  */
 export function summarize(
   outcomes: readonly Outcome[],
   radii: readonly number[],
   confidence?: number,
+  bootstrap: Omit<BootstrapOptions, 'confidence'> = {},
 ): RunSummary {
   const withInterval = (radius: number) => {
     const accuracy = certifiedAccuracy(outcomes, radius);
@@ -109,11 +121,20 @@ export function summarize(
       accuracy === null ? null : clopperPearsonInterval(Math.round(accuracy * n), n, confidence);
     return { radius, accuracy, interval };
   };
+  const acr = averageCertifiedRadius(outcomes);
+  const acrInterval = () =>
+    acr === null
+      ? null
+      : pairedBootstrap([outcomes.map((o) => (o.correct ? (o.radius as number) : 0))], {
+          ...bootstrap,
+          confidence,
+        })[0];
   return {
     count: outcomes.length,
     cleanAccuracy: cleanAccuracy(outcomes),
     abstentionRate: abstentionRate(outcomes),
-    acr: averageCertifiedRadius(outcomes),
+    acr,
+    ...(confidence === undefined ? {} : { acrInterval: acrInterval() }),
     meanTime: meanTime(outcomes),
     meanSamples: meanSamples(outcomes),
     certifiedAccuracy: radii.map(withInterval),

@@ -4,7 +4,7 @@
  */
 import { UsageError } from '../core/errors.js';
 import type { RunSummary } from './metrics.js';
-import { clopperPearsonInterval, type Interval } from './statistics.js';
+import { DEFAULT_RESAMPLES, DEFAULT_SEED, clopperPearsonInterval, type Interval } from './statistics.js';
 
 export const TABLE_FORMATS = ['md', 'latex', 'csv', 'json'] as const;
 export type TableFormat = (typeof TABLE_FORMATS)[number];
@@ -179,6 +179,8 @@ export interface SummaryTableOptions {
    * the table then shows them beside certified accuracy and bolds only separated intervals
    */
   confidence?: number;
+  /** resamples and seed of the summaries' ACR bootstrap, for the caption (default 10,000 and 1) */
+  bootstrap?: { resamples?: number; seed?: number };
   /** print the intervals in md and latex (default true when there are intervals; CSV and JSON always have them) */
   showIntervals?: boolean;
 }
@@ -220,8 +222,7 @@ export function summaryTable(runs: readonly SummaryRow[], options: SummaryTableO
       latex: r === 0 ? '$r = 0$ (clean)' : `$r = ${r}$`,
       ...accuracyColumn,
     })),
-    // without intervals there is nothing to tell a real lead from the luck of the draw
-    { title: 'ACR', digits, ...(withIntervals ? {} : { best: 'max' as const }) },
+    { title: 'ACR', digits, best: 'max', interval: withIntervals },
     { title: 'abstain', digits },
     ...(withSamples ? [{ title: 'samples' }] : []),
     { title: 's/input' },
@@ -245,7 +246,7 @@ export function summaryTable(runs: readonly SummaryRow[], options: SummaryTableO
       const c = r.summary.certifiedAccuracy.find((a) => a.radius === radius);
       return c ? accuracy(c.accuracy, c.interval) : null;
     }),
-    r.summary.acr,
+    accuracy(r.summary.acr, r.summary.acrInterval),
     r.summary.abstentionRate,
     ...(withSamples ? [r.summary.meanSamples == null ? null : Math.round(r.summary.meanSamples)] : []),
     r.summary.meanTime === null ? null : formatSeconds(r.summary.meanTime),
@@ -253,14 +254,16 @@ export function summaryTable(runs: readonly SummaryRow[], options: SummaryTableO
   const predict = runs.some((r) => r.kind === 'predict')
     ? ' PREDICT logs certify no radius: they have only the clean accuracy.'
     : '';
+  const { resamples = DEFAULT_RESAMPLES, seed = DEFAULT_SEED } = options.bootstrap ?? {};
+  const intervals =
+    `two-sided ${percent(confidence ?? 0.95)} Clopper-Pearson interval of each certified accuracy ` +
+    `(binomial over the run's inputs) and ${percent(confidence ?? 0.95)} percentile bootstrap interval ` +
+    `of the ACR (${resamples} resamples of the inputs, seed ${seed})`;
   const intervalNote = !withIntervals
     ? ''
-    : (show
-        ? ` In brackets: two-sided ${percent(confidence)} Clopper-Pearson interval of each certified ` +
-          "accuracy (binomial over the run's inputs). Bold"
-        : ` Bold (by two-sided ${percent(confidence)} Clopper-Pearson intervals)`) +
+    : (show ? ` In brackets: ${intervals}. Bold` : ` Bold (by the ${intervals})`) +
       ": only where a run's interval lies above every other run's; runs on the same inputs are " +
-      'compared better by `compare`, which tests the pair and gives a paired interval on the ACR difference.';
+      'compared better by `compare`, which tests the pair and gives paired intervals on the differences.';
   const caption =
     `Approximate certified accuracy at L2 radius r (${options.spaceDescription}): fraction of the inputs ` +
     `classified correctly with a certified radius of at least r. ACR: average certified radius ` +
