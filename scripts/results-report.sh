@@ -8,27 +8,31 @@ cli=(node dist/src/cli/main.js)
 logs=docs/results/logs
 mkdir -p docs/results/tables
 
-# [TITLE=... LEGEND=corner] table <name> <radii> <run>:<label>...   (input space, then smoothing space)
+# [TITLE=... LEGEND=corner] table <name> <radii> <run>:<label>...   (input space, then smoothing space;
+# only input space when a run is an outside log without smoothing-space radii, e.g. Cohen et al.'s RS,
+# where the two spaces are the same)
 table() {
   local name="$1" radii="$2"
   shift 2
-  local files=() labels=()
+  local files=() labels=() outside=0
   for spec in "$@"; do
     local f="$logs/${spec%%:*}.tsv"
     # a spec with a slash names a log file (e.g. one of Cohen et al.'s)
-    [[ "${spec%%:*}" == */* ]] && f="${spec%%:*}"
+    [[ "${spec%%:*}" == */* ]] && f="${spec%%:*}" && outside=1
     [ -f "$f" ] || continue
     files+=("$f")
     labels+=(--label "${spec#*:}")
   done
   [ ${#files[@]} -gt 0 ] || return 0
   "${cli[@]}" analyze "${files[@]}" "${labels[@]}" --radii "$radii" > "docs/results/tables/$name.md"
-  "${cli[@]}" analyze "${files[@]}" "${labels[@]}" --radii "$radii" --space smoothing \
-    > "docs/results/tables/$name-smoothing.md"
   "${cli[@]}" plot "${files[@]}" "${labels[@]}" --out "docs/results/$name.png" --legend "${LEGEND:-bottom-left}" \
     --title "$TITLE" > /dev/null
-  "${cli[@]}" plot "${files[@]}" "${labels[@]}" --out "docs/results/$name-smoothing.png" --space smoothing \
-    --legend "${LEGEND:-bottom-left}" --title "$TITLE, smoothing space" > /dev/null
+  if [ "$outside" = 0 ]; then
+    "${cli[@]}" analyze "${files[@]}" "${labels[@]}" --radii "$radii" --space smoothing \
+      > "docs/results/tables/$name-smoothing.md"
+    "${cli[@]}" plot "${files[@]}" "${labels[@]}" --out "docs/results/$name-smoothing.png" --space smoothing \
+      --legend "${LEGEND:-bottom-left}" --title "$TITLE, smoothing space" > /dev/null
+  fi
   echo "docs/results/tables/$name.md (${#files[@]} runs)"
 }
 
