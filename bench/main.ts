@@ -91,34 +91,13 @@ async function benchModel(lib: Library, o: Options, model: ModelSpec, dataDir: s
     const inputs = await load(spreadIndices(data.size, o.inputs));
     for (const batch of o.batches) {
       for (const c of o.configs) {
-        const r = await certifyInputs(
-          lib,
-          o,
-          classifier,
-          data.shape,
-          model,
-          c,
-          inputs,
-          o.n0,
-          o.n,
-          batch,
-          true,
-        );
+        const certifyWith = (base: Parameters<typeof certifyInputs>[2], pairRaw: boolean) =>
+          certifyInputs(lib, o, base, data.shape, model, c, inputs, o.n0, o.n, batch, pairRaw);
+        const r = await certifyWith(classifier, true);
         const forwards = inputs.length * (o.n0 + o.n) * c.k;
         const fps = forwards / r.seconds;
         // the same certifications on a model that costs nothing: the library's own time per forward pass
-        const free = await certifyInputs(
-          lib,
-          o,
-          new NullClassifier(classifier),
-          data.shape,
-          model,
-          c,
-          inputs,
-          o.n0,
-          o.n,
-          batch,
-        );
+        const free = await certifyWith(new NullClassifier(classifier), false);
         const overhead = free.seconds / forwards;
         const cr: CertifyResult = {
           config: c.name,
