@@ -95,7 +95,7 @@ run cifar10-s025-rs-n10k-iss0.1 "${cf25a[@]}" --method rs --sample-loss 0.1
 # 10. Like for like with Cohen et al. (issue 12): CIFAR-10 models trained with their recipe (no zoom;
 #     training/README.md), RS at n = 10,000 on the class-balanced 500 (--skip 20). Skipped until the
 #     model is trained.
-for s in 025; do
+for s in 025 050 100; do
   model="models/cifar10-cnn-cohen-s$s"
   [ -f "$model/model.onnx" ] || { echo "skipping cifar10-cohen-s$s: $model not trained yet" >&2; continue; }
   sigma=$(awk "BEGIN { print $s / 100 }")
