@@ -101,4 +101,9 @@ for s in 025 050 100; do
   sigma=$(awk "BEGIN { print $s / 100 }")
   run "cifar10-cohen-s$s-rs-n10k" --model "$model" --sigma "$sigma" "${cf_sel[@]}" --n 10000 --method rs
 done
+# 11. Controls for the mechanism (issue 12), Fashion-MNIST sigma 0.25, the 500 images of 1.:
+#     zoom only (resize 28 -> 32, then the one centre patch: --max-patches 1 keeps the middle one)
+#     and Smooth-Mean with the noise added before the resize (--noise input: radii need no 1/||R||).
+run fmnist-s025-zoom1 "${fm25[@]}" --method mean --resize 32 --stride 2 --max-patches 1
+run fmnist-s025-mean9-inputnoise "${fm25[@]}" --method mean --resize 32 --stride 2 --noise input
 echo "$(date -u +%H:%M:%S) done"
