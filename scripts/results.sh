@@ -96,10 +96,11 @@ run cifar10-s025-rs-n10k-iss0.1 "${cf25a[@]}" --method rs --sample-loss 0.1
 #     training/README.md), RS at n = 10,000 on the class-balanced 500 (--skip 20). Skipped until the
 #     model is trained.
 for s in 025 050 100; do
-  model="models/cifar10-cnn-cohen-s$s"
-  [ -f "$model/model.onnx" ] || { echo "skipping cifar10-cohen-s$s: $model not trained yet" >&2; continue; }
+  name="cifar10-cohen-s$s-rs-n10k" model="models/cifar10-cnn-cohen-s$s"
+  [[ -z "$filter" || "$name" =~ $filter ]] || continue
+  [ -f "$model/model.onnx" ] || { echo "skipping $name: $model not trained yet" >&2; continue; }
   sigma=$(awk "BEGIN { print $s / 100 }")
-  run "cifar10-cohen-s$s-rs-n10k" --model "$model" --sigma "$sigma" "${cf_sel[@]}" --n 10000 --method rs
+  run "$name" --model "$model" --sigma "$sigma" "${cf_sel[@]}" --n 10000 --method rs
 done
 # 11. Controls for the mechanism (issue 12), Fashion-MNIST sigma 0.25, the 500 images of 1.:
 #     zoom only (resize 28 -> 32, then the one centre patch: --max-patches 1 keeps the middle one)
