@@ -65,6 +65,11 @@ TITLE="Fashion-MNIST, sigma = 0.25: controls (500 images, n = 1,000)" LEGEND=bot
   fmnist-s025-rs:RS fmnist-s025-zoom1:"zoom only (resize, centre patch)" \
   fmnist-s025-mean9:"Smooth-Mean 9, noise after the resize" \
   fmnist-s025-mean9-inputnoise:"Smooth-Mean 9, noise before the resize"
+TITLE="CIFAR-10, sigma = 0.25: controls (500 images, n = 1,000)" LEGEND=bottom-left \
+  table cifar10-s025-controls 0,0.1,0.2,0.3,0.4,0.5 \
+  cifar10-s025-rs:RS cifar10-s025-zoom1:"zoom only (resize, centre patch)" \
+  cifar10-s025-mean9:"Smooth-Mean 9, noise after the resize" \
+  cifar10-s025-mean9-inputnoise:"Smooth-Mean 9, noise before the resize"
 cohen=../shared/datasets/cohen-smoothing-logs/certify/cifar10/resnet110
 TITLE="CIFAR-10, sigma = 0.25: RS, Cohen et al.'s training recipe" LEGEND=right \
   table cifar10-cohen-s025 0,0.25,0.5,0.75,1 \

@@ -107,4 +107,7 @@ done
 #     and Smooth-Mean with the noise added before the resize (--noise input: radii need no 1/||R||).
 run fmnist-s025-zoom1 "${fm25[@]}" --method mean --resize 32 --stride 2 --max-patches 1
 run fmnist-s025-mean9-inputnoise "${fm25[@]}" --method mean --resize 32 --stride 2 --noise input
+#     The same on CIFAR-10, sigma 0.25 (32 -> 36), the 500 images of 2.
+run cifar10-s025-zoom1 "${cf25[@]}" --method mean --resize 36 --stride 2 --max-patches 1
+run cifar10-s025-mean9-inputnoise "${cf25[@]}" --method mean --resize 36 --stride 2 --noise input
 echo "$(date -u +%H:%M:%S) done"
