@@ -14,8 +14,8 @@ import { NOISE_KERNEL_WASM } from './noise-kernel-wasm.js';
 const STATE = 0;
 const KN = 64;
 const WN = 1088;
-/** the kernel's SIMD width: four generators (lanes) side by side */
-const LANES = 4;
+/** the kernel's SIMD width: four generators (lanes) side by side (rng.ts re-exports it) */
+export const LANES = 4;
 const HEAP = 4096;
 const PAGE = 65536;
 

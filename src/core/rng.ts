@@ -23,13 +23,13 @@
  * The one assumption left is the usual one: xoshiro128**'s outputs are independent uniform bits.
  */
 
-import { NoiseKernel } from './noise-kernel.js';
+import { LANES, NoiseKernel } from './noise-kernel.js';
 
 /** Names this sampler in run manifests: logs drawn with another one are not resumed with it. */
 export const SAMPLER = 'xoshiro128**x4-ziggurat52-grid';
 
 /** Generators side by side in `fillNoisy` (noise-kernel.wat's SIMD width). */
-export const LANES = 4;
+export { LANES };
 
 const LAYERS = 128;
 /** magnitude resolution of the fast path: 52 bits, so (m + 0.5) and (m + 0.5) * w are exact-ish */
