@@ -15,15 +15,18 @@ import { OptionsError } from './core/params.js';
 import type { Shape3 } from './core/shape.js';
 import {
   ABSTAIN,
+  type Certificate,
   type VoteSource,
   certifyVotes,
   certifyVotesAdaptive,
+  certifyVotesEach,
   certifyVotesInputSpecific,
   predictVotes,
 } from './core/smooth.js';
 import type { Classifier } from './models/classifier.js';
 import { type SmoothingOptions, defaultSmoothingOptions, parseSmoothingOptions } from './options.js';
-import { type Reducer, createReducer } from './reduce/reducer.js';
+import { type CompanionOverrides, companionAggregates } from './reduce/companions.js';
+import { type Plan, type Reducer, createReducer } from './reduce/reducer.js';
 import { Sampler } from './sampling/sampler.js';
 
 // defined in ./options.ts; also here, beside the classifier that takes them
@@ -110,15 +113,29 @@ export class SmoothedClassifier {
   private readonly sampler: Sampler;
   /** the options as checked, defaults filled in */
   readonly options: SmoothingOptions;
+  /** the options of each companion (see certifyEach), checked, the rest taken from `options` */
+  readonly companions: SmoothingOptions[];
+  /** patches each companion reduces */
+  readonly companionCopies: number[];
 
-  /** `options` are checked by parseSmoothingOptions: bad ones throw an OptionsError (a UsageError). */
+  /**
+   * `options` are checked by parseSmoothingOptions: bad ones throw an OptionsError (a UsageError).
+   * `companions` are other reductions of the same patch outputs (Smooth-Max beside Smooth-Mean,
+   * softmax, a subset of the patches), certified on the same samples by certifyEach.
+   */
   constructor(
     readonly classifier: Classifier,
     inputShape: Shape3,
     options: SmoothingOptions,
+    companions: readonly CompanionOverrides[] = [],
   ) {
     this.options = parseSmoothingOptions(options);
     const o = this.options;
+    this.companions = companions.map((c) => parseSmoothingOptions({ ...o, ...c }));
+    if (this.companions.length > 0 && (o.adaptiveRadius !== null || o.sampleLoss !== null))
+      throw new UsageError(
+        'companion runs (--also) certify with all n samples: drop --adaptive-radius / --sample-loss',
+      );
     const [lo, hi] = classifier.pixelRange ?? [0, 1];
     if (o.sigma > MAX_SIGMA_PER_RANGE * (hi - lo)) {
       throw new OptionsError([
@@ -131,6 +148,8 @@ export class SmoothedClassifier {
     }
     this.reducer = createReducer(o, inputShape, classifier, o.seed);
     this.grid = noiseGrid([lo, hi], o.sigma);
+    const aggregates = companionAggregates(this.reducer, this.companions, inputShape, classifier.inputShape);
+    this.companionCopies = aggregates.map((a) => a.patches?.length ?? this.reducer.geometry.copies);
     this.sampler = new Sampler(classifier, {
       grid: this.grid,
       batch: o.batch,
@@ -138,6 +157,7 @@ export class SmoothedClassifier {
       maxCallInputs: o.maxCallInputs,
       reduction: o.method === 'rs' ? 'max' : o.method,
       aggregate: o.aggregate,
+      companions: aggregates,
     });
   }
 
@@ -161,18 +181,20 @@ export class SmoothedClassifier {
         : sampleLoss !== null
           ? await certifyVotesInputSpecific(votes, { ...params, loss: sampleLoss })
           : await certifyVotes(votes, params);
-    // The certificate is about the float32 centre; reaching M x costs centerError of its radius.
-    const reach = c.radius - plan.centerError;
-    const certified = c.prediction !== ABSTAIN && reach > 0;
-    return {
-      ...c,
-      prediction: certified ? c.prediction : ABSTAIN,
-      radius: certified ? (reach / plan.noiseScale) * (1 - FLOAT_MARGIN) : 0,
-      radiusSmoothing: certified ? c.radius : 0,
-      noiseScale: plan.noiseScale,
-      centerError: plan.centerError,
-      deduction,
-    };
+    return inputSpace(c, plan, deduction);
+  }
+
+  /**
+   * CERTIFY of this configuration and of each companion on the same noisy samples, in that order:
+   * each certificate is the one `certify` of that configuration alone gives (same noise stream,
+   * same model outputs), at the cost of one run's model calls.
+   */
+  async certifyEach(input: InputToSmooth): Promise<CertifyResult[]> {
+    const { plan, rng } = this.prepare(input);
+    const deduction = this.deduction(plan.center);
+    const votes = this.sampler.votesEach(plan, this.options.sigma, rng);
+    const certificates = await certifyVotesEach(votes, { ...this.options, deduction });
+    return certificates.map((c) => inputSpace(c, plan, deduction));
   }
 
   /** What keeps this classifier's certificates sound in floating point, for run manifests. */
@@ -244,13 +266,20 @@ export class SmoothedClassifier {
 
   /** One input's plan and its votes: noise stream `index` of the run seed, seen through the hooks. */
   private voteSource(input: InputToSmooth, hooks: RunHooks, certifying: boolean) {
-    const index = input.index ?? 0;
-    this.checkRange(input.pixels, index);
-    const plan = this.reducer.prepare(input.pixels, index);
-    const rng = new GaussianRng(this.options.seed, index);
+    const { plan, rng } = this.prepare(input);
     return {
       plan,
       votes: this.observe(this.sampler.votes(plan, this.options.sigma, rng), hooks, certifying),
+    };
+  }
+
+  /** One input's plan and its noise: stream `index` of the run seed. */
+  private prepare(input: InputToSmooth) {
+    const index = input.index ?? 0;
+    this.checkRange(input.pixels, index);
+    return {
+      plan: this.reducer.prepare(input.pixels, index),
+      rng: new GaussianRng(this.options.seed, index),
     };
   }
 
@@ -291,6 +320,24 @@ export class SmoothedClassifier {
       return counts;
     };
   }
+}
+
+/**
+ * A smoothing-space certificate in the input space: the certificate is about the float32 centre, so
+ * reaching M x costs centerError of its radius, and the rest is divided by ||M||_2's bound.
+ */
+function inputSpace(c: Certificate, plan: Plan, deduction: number): CertifyResult {
+  const reach = c.radius - plan.centerError;
+  const certified = c.prediction !== ABSTAIN && reach > 0;
+  return {
+    ...c,
+    prediction: certified ? c.prediction : ABSTAIN,
+    radius: certified ? (reach / plan.noiseScale) * (1 - FLOAT_MARGIN) : 0,
+    radiusSmoothing: certified ? c.radius : 0,
+    noiseScale: plan.noiseScale,
+    centerError: plan.centerError,
+    deduction,
+  };
 }
 
 /** A single input with the shape of its data (default: the classifier's input shape). */

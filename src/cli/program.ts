@@ -17,6 +17,7 @@ import { parseShard } from '../run/selection.js';
 import { OptionsError } from '../core/params.js';
 import { type SmoothingOptions, defaultSmoothingOptions, parseSmoothingOptions } from '../options.js';
 import { register as registerAnalyze } from './analyze.js';
+import { type CompanionSpec, parseCompanionSpec } from './companion-spec.js';
 import { register as registerCompare } from './compare.js';
 import { register as registerMerge } from './merge.js';
 import { register as registerPlot } from './plot.js';
@@ -81,6 +82,8 @@ export interface RunFlags extends Omit<SmoothingOptions, 'adaptiveRadius' | 'sam
   threads?: number;
   quiet: boolean;
   json: boolean;
+  /** certify only */
+  also?: CompanionSpec[];
 }
 
 function addRunOptions(cmd: Command): Command {
@@ -250,6 +253,8 @@ async function run(
     parseRedisUrl(flags.queue);
     if (flags.shard)
       throw new UsageError('--shard and --queue do not mix: the queue spreads the run already');
+    if ((flags.also ?? []).length > 0)
+      throw new UsageError('--also does not take --queue yet: run the companions locally or with --shard');
     for (const [name, v] of [
       ['--chunk', flags.chunk],
       ['--attempts', flags.attempts],
@@ -295,6 +300,7 @@ async function run(
       dataSpec: flags.data,
       dataTransform: transform,
       options,
+      companions: flags.also ?? [],
       selection,
       out: flags.out,
       device: flags.device,
@@ -465,6 +471,12 @@ export function buildProgram(streams: OutputStreams = defaultStreams): Command {
       '--sample-loss <f>',
       "input-specific sample size: draw only as many of the n samples as keep the expected radius within this fraction of n's",
       num,
+    )
+    .option(
+      '--also <spec>',
+      'Smooth-Reduce: also certify another reduction of the same patch outputs, from the same model calls, into its own log: out=LOG[,method=max|mean][,aggregate=logits|softmax][,stride=S][,max-patches=K] (repeatable; a subset of the patches only)',
+      parseCompanionSpec,
+      [],
     )
     .action((flags: RunFlags, cmd: Command) => run('certify', flags, streams, cmd));
   addRunOptions(

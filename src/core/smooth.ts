@@ -63,13 +63,30 @@ export interface Prediction {
  * pA = LowerConfBound(nA, n, 1 - alpha); pA < 1/2 -> ABSTAIN, else (cA, sigma * PhiInv(pA)).
  */
 export async function certifyVotes(votes: VoteSource, params: CertifyParams): Promise<Certificate> {
+  const [certificate] = await certifyVotesEach(async (num) => [await votes(num)], params);
+  return certificate;
+}
+
+/** Draws `num` fresh noisy samples and returns the per-class vote counts of several base classifiers on them. */
+export type VoteSources = (num: number) => Promise<Uint32Array[]>;
+
+/**
+ * CERTIFY for several base classifiers h_1..h_m fed the same noisy samples (Smooth-Max and
+ * Smooth-Mean of the same patch outputs, say): for each h_j, cA_j is selected on the n0 samples and
+ * counted on the n others, exactly as CERTIFY does for h_j alone, so each certificate is the one
+ * CERTIFY(h_j) gives on these samples and holds with probability >= 1 - alpha on its own. (Shared
+ * noise correlates the certificates with one another, which makes paired comparisons sharper; it
+ * does not make the union of m claims hold at 1 - alpha.)
+ */
+export async function certifyVotesEach(votes: VoteSources, params: CertifyParams): Promise<Certificate[]> {
   const p = parseOptions(certifyParamsSchema, params);
-  const selection = await votes(p.n0);
-  const cA = argmax(selection);
+  const selections = await votes(p.n0);
   const counts = await votes(p.n);
-  const nA = counts[cA];
-  const pALower = Math.max(0, clopperPearsonLower(nA, p.n, p.alpha) - p.deduction);
-  return conclude(p.sigma, cA, pALower, counts, p.n);
+  return selections.map((selection, j) => {
+    const cA = argmax(selection);
+    const pALower = Math.max(0, clopperPearsonLower(counts[j][cA], p.n, p.alpha) - p.deduction);
+    return conclude(p.sigma, cA, pALower, counts[j], p.n);
+  });
 }
 
 /** Adaptive CERTIFY's parameters: CERTIFY's, the radius (smoothing space) that decides when to stop, the looks K. */

@@ -57,7 +57,14 @@ export interface RunManifest extends RunIdentity {
   /** inputs that could not be read (corrupt or short videos): no log line, retried on resume */
   skipped?: { idx: number; reason: string }[];
   /** how the run was executed (none of it changes a certificate); callMemory in bytes */
-  execution: { batch: number; callMemory?: number | null; device: string; threads: number | null };
+  execution: {
+    batch: number;
+    callMemory?: number | null;
+    device: string;
+    threads: number | null;
+    /** the logs certified from the same model calls (`certify --also`), this one excluded */
+    sharedCalls?: string[];
+  };
   versions: Record<string, string>;
   machine: { cpu: string; cores: number; memoryGiB: number; platform: string };
   started: string;

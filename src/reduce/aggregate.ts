@@ -1,6 +1,8 @@
 /**
  * Smooth-Reduce's reduction of k per-patch outputs to one vote: max or mean, over raw logits or
  * over softmax probabilities (Joshi et al. 2022, Section 3). With k = 1 every choice is the argmax.
+ * An aggregator may read only some of a sample's k outputs (`patches`: their indices), so that one
+ * set of model outputs also gives the votes of a smaller patch set (4 of 9 patches, the centre one).
  */
 export type Reduction = 'max' | 'mean';
 export type AggregateOver = 'logits' | 'softmax';
@@ -8,23 +10,32 @@ export type AggregateOver = 'logits' | 'softmax';
 export class Aggregator {
   private readonly reduced: Float64Array;
   private readonly probs: Float64Array;
+  private readonly patches: Int32Array | null;
 
+  /** @param patches the indices, among a sample's k outputs, this aggregator reduces (default: all k) */
   constructor(
     readonly numClasses: number,
     readonly reduction: Reduction,
     readonly over: AggregateOver,
+    patches?: readonly number[],
   ) {
     this.reduced = new Float64Array(numClasses);
     this.probs = new Float64Array(numClasses);
+    this.patches = patches ? Int32Array.from(patches) : null;
   }
 
-  /** The vote of one noisy sample: argmax over classes of reduce_i out_i, for rows [row, row + k). */
+  /**
+   * The vote of one noisy sample: argmax over classes of reduce_i out_i, for the rows
+   * [row, row + k) (or the rows row + patches[j]).
+   */
   vote(outputs: Float32Array, row: number, k: number): number {
     const C = this.numClasses;
     const red = this.reduced;
+    const patches = this.patches;
     red.fill(this.reduction === 'max' ? -Infinity : 0);
-    for (let i = 0; i < k; i++) {
-      const base = (row + i) * C;
+    const count = patches ? patches.length : k;
+    for (let j = 0; j < count; j++) {
+      const base = (row + (patches ? patches[j] : j)) * C;
       const values = this.over === 'softmax' ? this.softmax(outputs, base) : null;
       for (let c = 0; c < C; c++) {
         const v = values ? values[c] : outputs[base + c];

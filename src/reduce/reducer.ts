@@ -229,6 +229,11 @@ export class PatchReducer implements Reducer {
       this.fixed = this.build(gridPositions(size.height, size.width, modelShape, o.stride, o.maxPatches));
   }
 
+  /** The patch positions every input shares (grid patches), or null (plain RS, random patches). */
+  get fixedPositions(): readonly PatchPosition[] | null {
+    return this.fixed?.positions ?? null;
+  }
+
   /** ||M||_2 bound shared by every input, or null when it depends on the input (random patches). */
   get fixedNoiseScale(): number | null {
     if (this.options.method === 'rs') return 1;

@@ -29,6 +29,7 @@ import { TsvLog, certifyFields, logColumns, predictFields } from '../io/tsv-log.
 import type { Input } from '../data/dataset.js';
 import type { Classifier } from '../models/classifier.js';
 import type { ModelCard } from '../models/model-card.js';
+import type { CompanionOverrides } from '../reduce/companions.js';
 import { type SmoothingOptions, SmoothedClassifier } from '../smoothed-classifier.js';
 import { preflight } from './preflight.js';
 import { type Selection, selectIndices } from './selection.js';
@@ -55,6 +56,11 @@ export interface RunRequest {
    */
   dataTransform?: DataTransform;
   options: SmoothingOptions;
+  /**
+   * certify only: companion runs certified from the same model calls (SmoothedClassifier's
+   * companions), each with its own log and manifest, as a run of its options alone would write
+   */
+  companions?: { overrides: CompanionOverrides; out: string }[];
   selection: Selection;
   out: string;
   device: string;
@@ -185,21 +191,64 @@ export interface OpenRun {
   manifest: RunManifest;
   /** the selected indices */
   indices: number[];
-  /** the selected indices not yet in the log, in order */
+  /** the selected indices not yet in the log (or in a companion's), in order */
   todo: number[];
   /** what the log already holds of the selection */
   resumed: ResumedCounts;
+  /** the companion runs' logs and manifests, in the order of smoothed.companions */
+  companions: { out: string; log: TsvLog; manifest: RunManifest }[];
 }
 
 /**
  * Opens the run `req` describes: checks that an existing log and manifest belong to the same run,
- * opens the log for appending and writes the manifest (unfinished). Close `log` when done.
+ * opens the log for appending and writes the manifest (unfinished); the same for each companion.
+ * Close the logs when done (closeRun).
  */
 export function openRun(req: RunRequest): OpenRun {
-  const smoothed = new SmoothedClassifier(req.classifier, req.dataset.shape, req.options);
+  const companions = req.companions ?? [];
+  if (companions.length > 0 && req.command !== 'certify')
+    throw new UsageError('companion runs (--also) are for certify only');
+  const outs = [req.out, ...companions.map((c) => c.out)];
+  const twice = outs.find((out, i) => outs.indexOf(out) !== i);
+  if (twice !== undefined) throw new UsageError(`${twice} is named twice as a log (--out, --also out=)`);
+  const smoothed = new SmoothedClassifier(
+    req.classifier,
+    req.dataset.shape,
+    req.options,
+    companions.map((c) => c.overrides),
+  );
   const indices = selectIndices(req.dataset.size, req.selection);
   if (indices.length === 0) throw new UsageError('the selection (--skip, --max, --shard) contains no input');
   preflight(req.out, req.dataset, indices, req.classifier.numClasses);
+  const runs: { out: string; log: TsvLog; manifest: RunManifest; resumed: ResumedCounts }[] = [];
+  try {
+    for (const [i, out] of outs.entries()) {
+      const options = i === 0 ? req.options : smoothed.companions[i - 1];
+      const copies = i === 0 ? smoothed.reducer.geometry.copies : smoothed.companionCopies[i - 1];
+      const sharedCalls = outs.filter((o) => o !== out);
+      runs.push({ out, ...openLog({ ...req, options, out }, smoothed, copies, indices, sharedCalls) });
+    }
+  } catch (e) {
+    for (const r of runs) r.log.close();
+    throw e;
+  }
+  const [own, ...rest] = runs;
+  const todo = indices.filter((i) => runs.some((r) => !r.log.done.has(i)));
+  return { smoothed, indices, todo, ...own, companions: rest };
+}
+
+/** Closes the logs of a run and of its companions. */
+export function closeRun(run: OpenRun): void {
+  for (const r of [run, ...run.companions]) r.log.close();
+}
+
+function openLog(
+  req: RunRequest,
+  smoothed: SmoothedClassifier,
+  copies: number,
+  indices: number[],
+  sharedCalls: string[],
+): { log: TsvLog; manifest: RunManifest; resumed: ResumedCounts } {
   const identity = runIdentity(req);
   const previous = manifestBeside(req.out);
   if (previous) {
@@ -209,28 +258,30 @@ export function openRun(req: RunRequest): OpenRun {
   }
   const log = new TsvLog(req.out, logColumns(req.command));
   try {
-    return openLog(req, smoothed, log, identity, previous, indices);
+    return describeLog(req, smoothed, copies, log, identity, previous, indices, sharedCalls);
   } catch (e) {
     log.close();
     throw e;
   }
 }
 
-function openLog(
+function describeLog(
   req: RunRequest,
   smoothed: SmoothedClassifier,
+  copies: number,
   log: TsvLog,
   identity: RunIdentity,
   previous: RunManifest | null,
   indices: number[],
-): OpenRun {
+  sharedCalls: string[],
+): { log: TsvLog; manifest: RunManifest; resumed: ResumedCounts } {
   if (log.done.size > 0 && !previous)
     throw new UsageError(`${req.out} has results but no manifest beside it; choose another --out`);
   const geometry = smoothed.reducer.geometry;
   const manifest: RunManifest = {
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
-    label: describeMethod(req.options, geometry.copies, req.dataset.shape.frames !== undefined),
+    label: describeMethod(req.options, copies, req.dataset.shape.frames !== undefined),
     ...identity,
     radiusSpace: 'input',
     smoothingSpace: geometry.smoothingSpace,
@@ -241,6 +292,7 @@ function openLog(
       callMemory: req.options.callMemory ?? null,
       device: req.device,
       threads: req.threads,
+      ...(sharedCalls.length > 0 ? { sharedCalls } : {}),
     },
     versions: softwareVersions(),
     machine: machineDescription(),
@@ -256,22 +308,27 @@ function openLog(
     if (row.predict === ABSTAIN) resumed.abstained++;
   }
   writeManifest(req.out, manifest);
-  return { smoothed, log, manifest, indices, todo: indices.filter((i) => !log.done.has(i)), resumed };
+  return { log, manifest, resumed };
 }
 
-/** One input certified (or predicted): its log line's fields and its progress event. */
+/**
+ * One input certified (or predicted): its log line's fields and its progress event, and the log
+ * lines of the companions (certified from the same model calls; their time is the shared time).
+ */
 export async function evaluateInput(
   command: 'certify' | 'predict',
   smoothed: SmoothedClassifier,
   input: Input,
-): Promise<{ fields: string[]; event: InputEvent }> {
+): Promise<{ fields: string[]; event: InputEvent; companionFields: string[][] }> {
   const t = performance.now();
   const { index: idx, label } = input;
   toPixelRange(input.pixels, smoothed.classifier.pixelRange);
   if (command === 'certify') {
-    const c = await smoothed.certify(input);
+    const [c, ...companions] =
+      smoothed.companions.length > 0 ? await smoothed.certifyEach(input) : [await smoothed.certify(input)];
     const seconds = (performance.now() - t) / 1000;
     const fields = certifyFields({ idx, label, seconds, ...c });
+    const companionFields = companions.map((d) => certifyFields({ idx, label, seconds, ...d }));
     const event = {
       idx,
       label,
@@ -280,14 +337,14 @@ export async function evaluateInput(
       radius: c.radius,
       seconds,
     };
-    return { fields, event };
+    return { fields, event, companionFields };
   }
   const p = await smoothed.predict(input);
   const seconds = (performance.now() - t) / 1000;
   const nA = p.prediction === ABSTAIN ? Math.max(...p.counts) : p.counts[p.prediction];
   const fields = predictFields({ idx, label, seconds, ...p, nA, n: smoothed.options.n });
   const event = { idx, label, prediction: p.prediction, correct: p.prediction === label, radius: 0, seconds };
-  return { fields, event };
+  return { fields, event, companionFields: [] };
 }
 
 /**
@@ -330,19 +387,23 @@ export async function runCertification(req: RunRequest, observer: RunObserver): 
         continue;
       }
       readSeconds += (performance.now() - tr) / 1000;
-      const { fields, event } = await evaluateInput(req.command, run.smoothed, input);
-      run.log.append(fields);
+      const { fields, event, companionFields } = await evaluateInput(req.command, run.smoothed, input);
+      // a log that already holds the input (a resumed companion) keeps its line
+      if (!run.log.done.has(idx)) run.log.append(fields);
+      for (const [i, c] of run.companions.entries())
+        if (!c.log.done.has(idx)) c.log.append(companionFields[i]);
       if (event.correct) totals.correct++;
       if (event.prediction === ABSTAIN) totals.abstained++;
       observer.input(event, resumed + k + 1);
     }
   } finally {
-    run.log.close();
+    closeRun(run);
   }
   totals.seconds = (performance.now() - t0) / 1000;
   totals.skipped = skipped.length;
   totals.readSeconds = readSeconds;
   finishRun(run, req.out, skipped);
+  for (const c of run.companions) finishRun({ ...run, manifest: c.manifest }, c.out, skipped);
   observer.finish(totals);
   return totals;
 }

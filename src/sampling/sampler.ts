@@ -15,8 +15,12 @@
  * Votes depend only on the noise, drawn per sample in order, never on how samples are grouped into
  * steps or calls, so `batch` and the call size change no certificate (given a classifier whose
  * outputs do not depend on the call size; ONNX Runtime's CPU kernels are tested for it).
+ *
+ * Companion aggregators reduce the same model outputs differently (max and mean, softmax, a subset
+ * of the patches): each counts its own votes on the same samples, so one pass over the model gives
+ * the counts that separate runs of those configurations would give.
  */
-import type { VoteSource } from '../core/smooth.js';
+import type { VoteSource, VoteSources } from '../core/smooth.js';
 import { UsageError } from '../core/errors.js';
 import type { GaussianRng, NoiseGrid } from '../core/rng.js';
 import { shapeSize } from '../core/shape.js';
@@ -41,6 +45,15 @@ export interface SamplerOptions {
   callMemory?: number;
   /** cap on model inputs per call (DEFAULT_MAX_CALL_INPUTS) */
   maxCallInputs?: number;
+  /** more reductions of the same outputs, each counting its own votes (see votesEach) */
+  companions?: readonly CompanionAggregate[];
+}
+
+/** A reduction of some of a sample's k outputs: `patches` are their indices (all k when absent). */
+export interface CompanionAggregate {
+  reduction: Reduction;
+  aggregate: AggregateOver;
+  patches?: readonly number[];
 }
 
 /**
@@ -50,7 +63,7 @@ export interface SamplerOptions {
 const sizers = new WeakMap<Classifier, Map<string, CallSizer>>();
 
 export class Sampler {
-  private readonly aggregator: Aggregator;
+  private readonly aggregators: Aggregator[];
   private readonly modelSize: number;
   private readonly callMemory: number;
   private readonly maxCallInputs: number;
@@ -64,12 +77,21 @@ export class Sampler {
     // validated where options enter (src/options.ts)
     this.callMemory = options.callMemory ?? DEFAULT_CALL_MEMORY;
     this.maxCallInputs = options.maxCallInputs ?? DEFAULT_MAX_CALL_INPUTS;
-    this.aggregator = new Aggregator(classifier.numClasses, options.reduction, options.aggregate);
+    const own: CompanionAggregate = { reduction: options.reduction, aggregate: options.aggregate };
+    this.aggregators = [own, ...(options.companions ?? [])].map(
+      (a) => new Aggregator(classifier.numClasses, a.reduction, a.aggregate, a.patches),
+    );
     this.modelSize = shapeSize(classifier.inputShape);
   }
 
   /** The vote source for one input: a fresh draw from `rng` for every sample. */
   votes(plan: Plan, sigma: number, rng: GaussianRng): VoteSource {
+    const each = this.votesEach(plan, sigma, rng);
+    return async (num) => (await each(num))[0];
+  }
+
+  /** The votes of this sampler's aggregator, then of each companion, on the same fresh samples. */
+  votesEach(plan: Plan, sigma: number, rng: GaussianRng): VoteSources {
     const sizer = this.sizerFor(plan.copies);
     return (num) => this.count(plan, sigma, rng, num, sizer);
   }
@@ -106,8 +128,8 @@ export class Sampler {
     rng: GaussianRng,
     num: number,
     sizer: CallSizer,
-  ): Promise<Uint32Array> {
-    const counts = new Uint32Array(this.classifier.numClasses);
+  ): Promise<Uint32Array[]> {
+    const counts = this.aggregators.map(() => new Uint32Array(this.classifier.numClasses));
     let remaining = num;
     let which = 0;
     let inflight: { result: Promise<Float32Array>; size: number; start: number } | null = null;
@@ -159,7 +181,7 @@ export class Sampler {
     }
   }
 
-  private tally(outputs: Float32Array, size: number, copies: number, counts: Uint32Array): void {
+  private tally(outputs: Float32Array, size: number, copies: number, counts: Uint32Array[]): void {
     // A NaN or infinite score would vote for class 0 (or at random): refuse the model instead.
     const values = size * copies * this.classifier.numClasses;
     for (let i = 0; i < values; i++) {
@@ -170,7 +192,10 @@ export class Sampler {
         );
       }
     }
-    for (let s = 0; s < size; s++) counts[this.aggregator.vote(outputs, s * copies, copies)]++;
+    for (const [a, aggregator] of this.aggregators.entries()) {
+      const tally = counts[a];
+      for (let s = 0; s < size; s++) tally[aggregator.vote(outputs, s * copies, copies)]++;
+    }
   }
 }
 
