@@ -43,7 +43,8 @@ run() {
     fi
   fi
   echo "$(date -u +%H:%M:%S) $name"
-  "${cli[@]}" certify "${common[@]}" "$@" --out "$out/$name.tsv"
+  # a later --out (a shard's) overrides this one
+  "${cli[@]}" certify "${common[@]}" --out "$out/$name.tsv" "$@"
 }
 
 fm25=(--model models/fmnist-cnn-s025 --sigma 0.25 "${fm_sel[@]}")
@@ -94,13 +95,26 @@ run cifar10-s025-rs-n10k-iss0.02 "${cf25a[@]}" --method rs --sample-loss 0.02
 run cifar10-s025-rs-n10k-iss0.1 "${cf25a[@]}" --method rs --sample-loss 0.1
 # 10. Like for like with Cohen et al. (issue 12): CIFAR-10 models trained with their recipe (no zoom;
 #     training/README.md), RS at n = 10,000 on the class-balanced 500 (--skip 20). Skipped until the
-#     model is trained.
+#     model is trained. In two shards (every 2nd of the 500: each shard is itself class-balanced, so
+#     a finished first shard is a fair 250-image result), merged once both are done.
+cohen_trained() {
+  [ -f "models/cifar10-cnn-cohen-s$1/model.onnx" ] || {
+    echo "skipping sigma 0.$1 Cohen-recipe runs: models/cifar10-cnn-cohen-s$1 not trained yet" >&2
+    return 1
+  }
+}
 for s in 025 050 100; do
   name="cifar10-cohen-s$s-rs-n10k" model="models/cifar10-cnn-cohen-s$s"
   [[ -z "$filter" || "$name" =~ $filter ]] || continue
-  [ -f "$model/model.onnx" ] || { echo "skipping $name: $model not trained yet" >&2; continue; }
+  cohen_trained "$s" || continue
   sigma=$(awk "BEGIN { print $s / 100 }")
-  run "$name" --model "$model" --sigma "$sigma" "${cf_sel[@]}" --n 10000 --method rs
+  [ -f "$out/$name.tsv" ] && continue
+  mkdir -p "$out/shards"
+  for k in 0 1; do
+    run "$name" --model "$model" --sigma "$sigma" "${cf_sel[@]}" --n 10000 --method rs --shard "$k/2" \
+      --out "$out/shards/$name.$k.tsv"
+  done
+  "${cli[@]}" merge --quiet "$out/shards/$name.0.tsv" "$out/shards/$name.1.tsv" --out "$out/$name.tsv"
 done
 # 11. Controls for the mechanism (issue 12), Fashion-MNIST sigma 0.25, the 500 images of 1.:
 #     zoom only (resize 28 -> 32, then the one centre patch: --max-patches 1 keeps the middle one)
@@ -110,4 +124,29 @@ run fmnist-s025-mean9-inputnoise "${fm25[@]}" --method mean --resize 32 --stride
 #     The same on CIFAR-10, sigma 0.25 (32 -> 36), the 500 images of 2.
 run cifar10-s025-zoom1 "${cf25[@]}" --method mean --resize 36 --stride 2 --max-patches 1
 run cifar10-s025-mean9-inputnoise "${cf25[@]}" --method mean --resize 36 --stride 2 --noise input
+# 12. The paired comparison on the Cohen-recipe models (issue 12), n = 10,000, every 100th test image
+#     (100 images, 10 per class; a subset of the 500 of 10., so RS pairs with them): Smooth-Mean with
+#     9 patches (32 -> 36, stride 2, noise after the resize) and, from the same model calls
+#     (--also), Smooth-Max, both over softmax, 4 patches (stride 4) and zoom only (the centre
+#     patch); then Smooth-Mean and Smooth-Max with the noise before the resize (--noise input).
+for s in 025 050 100; do
+  cohen_trained "$s" || continue
+  sigma=$(awk "BEGIN { print $s / 100 }") p="$out/cifar10-cohen-s$s"
+  sr=(--model "models/cifar10-cnn-cohen-s$s" --sigma "$sigma" --data "$cifar" --skip 100 --n 10000
+    --method mean --resize 36 --stride 2)
+  run "cifar10-cohen-s$s-mean9-n10k" "${sr[@]}" --also "out=$p-max9-n10k.tsv,method=max" \
+    --also "out=$p-mean9-softmax-n10k.tsv,aggregate=softmax" \
+    --also "out=$p-max9-softmax-n10k.tsv,method=max,aggregate=softmax" \
+    --also "out=$p-mean4-n10k.tsv,stride=4" --also "out=$p-zoom1-n10k.tsv,max-patches=1"
+  run "cifar10-cohen-s$s-mean9-inputnoise-n10k" "${sr[@]}" --noise input \
+    --also "out=$p-max9-inputnoise-n10k.tsv,method=max"
+done
+# 13. Patch count on the strongest model (Cohen recipe, sigma 0.25), n = 1,000, the 100 images of
+#     12.: 25 patches (stride 1) and, from the same calls, 9 (stride 2), 4 (stride 4), 1 (centre).
+if cohen_trained 025; then
+  p="$out/cifar10-cohen-s025"
+  run cifar10-cohen-s025-mean25 --model models/cifar10-cnn-cohen-s025 --sigma 0.25 --data "$cifar" --skip 100 \
+    --method mean --resize 36 --stride 1 --also "out=$p-max25.tsv,method=max" \
+    --also "out=$p-mean9.tsv,stride=2" --also "out=$p-mean4.tsv,stride=4" --also "out=$p-zoom1.tsv,max-patches=1"
+fi
 echo "$(date -u +%H:%M:%S) done"
