@@ -93,6 +93,26 @@ describe('cli: analyze', () => {
     assert.match(tex, /\\toprule/);
   });
 
+  it('--common: only the inputs every log has', async () => {
+    const header = 'idx\tlabel\tpredict\tradius\tcorrect\ttime\n';
+    const wide = join(tmp, 'wide.tsv');
+    const narrow = join(tmp, 'narrow.tsv');
+    // wide: 4 inputs, 0 and 2 certified; narrow: inputs 2 and 3, both certified
+    writeFileSync(
+      wide,
+      `${header}0\t1\t1\t0.5\t1\t1\n1\t1\t-1\t0\t0\t1\n2\t3\t3\t0.5\t1\t1\n3\t2\t4\t0.5\t0\t1\n`,
+    );
+    writeFileSync(narrow, `${header}2\t3\t3\t0.5\t1\t1\n3\t2\t2\t0.5\t1\t1\n`);
+    const all = await run('analyze', wide, narrow, '--radii', '0', '--no-intervals');
+    assert.match(all.out, /\| wide +\| +4 \| +0\.500 \|/);
+    const common = await run('analyze', wide, narrow, '--radii', '0', '--no-intervals', '--common');
+    assert.match(common.out, /\| wide +\| +2 \| +0\.500 \|/);
+    assert.match(common.out, /\| narrow +\| +2 \| +1\.000 \|/);
+    const none = join(tmp, 'none.tsv');
+    writeFileSync(none, `${header}7\t1\t1\t0.5\t1\t1\n`);
+    await assert.rejects(run('analyze', wide, none, '--common'), /no input \(idx\) in common/);
+  });
+
   it('reports a torn last line on stderr and goes on', async () => {
     const path = join(tmp, 'torn.tsv');
     writeFileSync(path, 'idx\tlabel\tpredict\tradius\tcorrect\ttime\n0\t1\t1\t0.5\t1\t1.0\n1\t2\t2\t0.');

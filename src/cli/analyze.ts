@@ -55,6 +55,8 @@ export function register(program: Command, streams: OutputStreams): void {
       .option('--no-intervals', 'leave the intervals out of md and latex tables (CSV and JSON keep them)')
       .option('--format <format>', 'md | latex | csv | json', 'md')
       .option('--digits <n>', 'decimals in md and latex tables', '3'),
+    undefined,
+    true,
   ).action((logs: string[], opts: AnalyzeCliOptions) => {
     const format = parseTableFormat(opts.format);
     const radii = parseRadii(opts.radii);

@@ -11,23 +11,33 @@ import type { OutputStreams } from './streams.js';
 export interface LogOptions {
   space: string;
   label: string[];
+  /** only the inputs every log has (analyze, plot) */
+  common?: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-/** Adds `--space` and the repeatable `--label` to a command. */
+/** Adds `--space` and the repeatable `--label` to a command (and `--common` to analyze and plot). */
 export function withLogOptions(
   command: Command,
   labelHelp = 'name of a run, once per log in order (default: manifest label or path)',
+  common = false,
 ): Command {
-  return command
+  command
     .option('--space <space>', 'input (the radius column) | smoothing (the radius_smoothing column)', 'input')
     .option('--label <text>', labelHelp, collect, []);
+  if (common)
+    command.option(
+      '--common',
+      'only the inputs (idx) every log has, e.g. a 500-image RS run beside 100-image runs on a subset of its images',
+      false,
+    );
+  return command;
 }
 
 /** Reads the logs in the chosen radius space, printing any warning to stderr. */
 export function loadLogs(logs: string[], opts: LogOptions, streams: OutputStreams): LoadedRuns {
-  const loaded = loadRuns(logs, parseSpace(opts.space), opts.label);
+  const loaded = loadRuns(logs, parseSpace(opts.space), opts.label, opts.common ?? false);
   for (const w of loaded.warnings) streams.stderr.write(`warning: ${w}\n`);
   return loaded;
 }

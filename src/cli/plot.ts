@@ -31,6 +31,8 @@ export function register(program: Command, streams: OutputStreams): void {
       .requiredOption('--out <file>', 'figure to write; .svg or .png')
       .option('--title <text>', 'title above the figure')
       .option('--max-radius <r>', 'right end of the radius axis (default: the largest radius, rounded up)'),
+    undefined,
+    true,
   )
     .option('--width <px>', 'figure width in CSS pixels', '560')
     .option('--height <px>', 'figure height in CSS pixels', '360')
