@@ -18,6 +18,7 @@ export {
   type CertifyResult,
   type PredictResult,
 } from './smoothed-classifier.js';
+export { type CompanionOverrides } from './reduce/companions.js';
 export {
   defaultSmoothingOptions,
   parseSmoothingOptions,
@@ -62,6 +63,12 @@ export { openDataset, type OpenOptions } from './data/open.js';
 export type { Dataset, Input } from './data/dataset.js';
 export { readLog, outcomes, type CertificationLog } from './analysis/log.js';
 export { summarize, certifiedAccuracy, averageCertifiedRadius, abstentionRate } from './analysis/metrics.js';
+export {
+  comparePaired,
+  pairedTests,
+  type PairedComparison,
+  type PairedTests,
+} from './analysis/compare.js';
 export {
   clopperPearsonInterval,
   mcnemarExact,
