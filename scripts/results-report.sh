@@ -8,13 +8,14 @@ cli=(node dist/src/cli/main.js)
 logs=docs/results/logs
 mkdir -p docs/results/tables
 
-# [TITLE=... LEGEND=corner] table <name> <radii> <run>:<label>...   (input space, then smoothing space;
-# only input space when a run is an outside log without smoothing-space radii, e.g. Cohen et al.'s RS,
-# where the two spaces are the same)
+# [TITLE=... LEGEND=corner COMMON=1] table <name> <radii> <run>:<label>...   (input space, then smoothing
+# space; only input space when a run is an outside log without smoothing-space radii, e.g. Cohen et
+# al.'s RS, where the two spaces are the same; COMMON=1: only the inputs every run has)
 table() {
   local name="$1" radii="$2"
   shift 2
-  local files=() labels=() outside=0
+  local files=() labels=() outside=0 common=()
+  [ -n "${COMMON:-}" ] && common=(--common)
   for spec in "$@"; do
     local f="$logs/${spec%%:*}.tsv"
     # a spec with a slash names a log file (e.g. one of Cohen et al.'s)
@@ -24,14 +25,14 @@ table() {
     labels+=(--label "${spec#*:}")
   done
   [ ${#files[@]} -gt 0 ] || return 0
-  "${cli[@]}" analyze "${files[@]}" "${labels[@]}" --radii "$radii" > "docs/results/tables/$name.md"
-  "${cli[@]}" plot "${files[@]}" "${labels[@]}" --out "docs/results/$name.png" --legend "${LEGEND:-bottom-left}" \
-    --title "$TITLE" > /dev/null
+  "${cli[@]}" analyze "${files[@]}" "${labels[@]}" "${common[@]}" --radii "$radii" > "docs/results/tables/$name.md"
+  "${cli[@]}" plot "${files[@]}" "${labels[@]}" "${common[@]}" --out "docs/results/$name.png" \
+    --legend "${LEGEND:-bottom-left}" --title "$TITLE" > /dev/null
   if [ "$outside" = 0 ]; then
-    "${cli[@]}" analyze "${files[@]}" "${labels[@]}" --radii "$radii" --space smoothing \
+    "${cli[@]}" analyze "${files[@]}" "${labels[@]}" "${common[@]}" --radii "$radii" --space smoothing \
       > "docs/results/tables/$name-smoothing.md"
-    "${cli[@]}" plot "${files[@]}" "${labels[@]}" --out "docs/results/$name-smoothing.png" --space smoothing \
-      --legend "${LEGEND:-bottom-left}" --title "$TITLE, smoothing space" > /dev/null
+    "${cli[@]}" plot "${files[@]}" "${labels[@]}" "${common[@]}" --out "docs/results/$name-smoothing.png" \
+      --space smoothing --legend "${LEGEND:-bottom-left}" --title "$TITLE, smoothing space" > /dev/null
   fi
   echo "docs/results/tables/$name.md (${#files[@]} runs)"
 }
@@ -71,10 +72,52 @@ TITLE="CIFAR-10, sigma = 0.25: controls (500 images, n = 1,000)" LEGEND=bottom-l
   cifar10-s025-mean9:"Smooth-Mean 9, noise after the resize" \
   cifar10-s025-mean9-inputnoise:"Smooth-Mean 9, noise before the resize"
 cohen=../shared/datasets/cohen-smoothing-logs/certify/cifar10/resnet110
-TITLE="CIFAR-10, sigma = 0.25: RS, Cohen et al.'s training recipe" LEGEND=right \
-  table cifar10-cohen-s025 0,0.25,0.5,0.75,1 \
-  cifar10-cohen-s025-rs-n10k:"CNN, Cohen recipe, n = 10,000 (ours)" \
-  "$cohen/noise_0.25/test/sigma_0.25:ResNet-110, n = 100,000 (Cohen et al.)"
+TITLE="CIFAR-10: RS with Cohen et al.'s training recipe, ours (CNN, n = 10,000) and theirs (ResNet-110, n = 100,000)" \
+  LEGEND=top-right table cifar10-cohen-rs 0,0.25,0.5,0.75,1,1.5,2 \
+  cifar10-cohen-s025-rs-n10k:"sigma 0.25, ours" "$cohen/noise_0.25/test/sigma_0.25:sigma 0.25, Cohen et al." \
+  cifar10-cohen-s050-rs-n10k:"sigma 0.5, ours" "$cohen/noise_0.50/test/sigma_0.50:sigma 0.5, Cohen et al." \
+  cifar10-cohen-s100-rs-n10k:"sigma 1.0, ours" "$cohen/noise_1.00/test/sigma_1.00:sigma 1.0, Cohen et al."
+# the paired runs on the Cohen-recipe models (results.sh 12.): every reduction on the same 100 images
+for s in 025 050 100; do
+  sigma=$(awk "BEGIN { print $s / 100 }")
+  radii=$(awk "BEGIN { s = $s / 100; print 0 \",\" s / 2 \",\" s \",\" 1.5 * s \",\" 2 * s \",\" 3 * s }")
+  c="cifar10-cohen-s$s"
+  TITLE="CIFAR-10, sigma = $sigma, Cohen recipe: paired (100 images, n = 10,000)" COMMON=1 \
+    table "$c-paired" "$radii" "$c-rs-n10k:RS" "$c-mean9-n10k:Mean 9" "$c-max9-n10k:Max 9" \
+    "$c-mean9-softmax-n10k:Mean 9, softmax" "$c-max9-softmax-n10k:Max 9, softmax" "$c-mean4-n10k:Mean 4" \
+    "$c-zoom1-n10k:zoom only (centre patch)" "$c-mean9-inputnoise-n10k:Mean 9, noise before the resize" \
+    "$c-max9-inputnoise-n10k:Max 9, noise before the resize"
+  # the paper's claims, paired, with intervals (scripts/paired-table.ts)
+  paper=$(awk "BEGIN { print ($s == 25) ? \"1.2x\" : ($s == 50) ? \"1.6x\" : \"2.3x\" }")
+  L="$logs/$c"
+  node --import tsx scripts/paired-table.ts --radius "$sigma" \
+    --pair "Smooth-Mean 9 / RS|$L-mean9-n10k.tsv|$L-rs-n10k.tsv|$paper of SmoothAdv's ACR (off-the-shelf models); MACER + Mean: 1.6x / 2.3x / 3.9x at sigma .25 / .5 / 1" \
+    --pair "Smooth-Max 9 / RS|$L-max9-n10k.tsv|$L-rs-n10k.tsv|gains less than Smooth-Mean" \
+    --pair "Smooth-Mean 9 / Smooth-Max 9|$L-mean9-n10k.tsv|$L-max9-n10k.tsv|Mean > Max" \
+    --pair "Smooth-Mean 9, noise before the resize / RS|$L-mean9-inputnoise-n10k.tsv|$L-rs-n10k.tsv|(control, ours)" \
+    --pair "Smooth-Mean 9 / zoom only|$L-mean9-n10k.tsv|$L-zoom1-n10k.tsv|(control, ours: the patches beyond the zoom)" \
+    --pair "Smooth-Mean 9, softmax / logits|$L-mean9-softmax-n10k.tsv|$L-mean9-n10k.tsv|(the research code has both)" \
+    > "docs/results/tables/$c-paper.md"
+  [ -s "docs/results/tables/$c-paper.md" ] || rm "docs/results/tables/$c-paper.md"
+done
+TITLE="CIFAR-10, sigma = 0.25, Cohen recipe: number of patches (100 images, n = 1,000)" \
+  table cifar10-cohen-s025-patches 0,0.125,0.25,0.375,0.5 \
+  cifar10-cohen-s025-zoom1:"1 patch (zoom only)" cifar10-cohen-s025-mean4:"Mean 4" \
+  cifar10-cohen-s025-mean9:"Mean 9" cifar10-cohen-s025-mean25:"Mean 25" cifar10-cohen-s025-max25:"Max 25"
+# the weaker, zoom-trained models (sections 1-8): the same paired table, n = 1,000, 500 images
+L="$logs"
+node --import tsx scripts/paired-table.ts --radius 0.25 \
+  --pair "Fashion-MNIST sigma .12: Mean 9 / RS|$L/fmnist-s012-mean9.tsv|$L/fmnist-s012-rs.tsv|" \
+  --pair "Fashion-MNIST sigma .25: Mean 9 / RS|$L/fmnist-s025-mean9.tsv|$L/fmnist-s025-rs.tsv|" \
+  --pair "Fashion-MNIST sigma .5: Mean 9 / RS|$L/fmnist-s050-mean9.tsv|$L/fmnist-s050-rs.tsv|" \
+  --pair "Fashion-MNIST sigma 1.0: Mean 9 / RS|$L/fmnist-s100-mean9.tsv|$L/fmnist-s100-rs.tsv|" \
+  --pair "CIFAR-10 sigma .25: Mean 9 / RS|$L/cifar10-s025-mean9.tsv|$L/cifar10-s025-rs.tsv|1.2x (vs SmoothAdv)" \
+  --pair "CIFAR-10 sigma .5: Mean 9 / RS|$L/cifar10-s050-mean9.tsv|$L/cifar10-s050-rs.tsv|1.6x (vs SmoothAdv)" \
+  --pair "Fashion-MNIST sigma .25: Max 9 / RS|$L/fmnist-s025-max9.tsv|$L/fmnist-s025-rs.tsv|less than Mean" \
+  --pair "CIFAR-10 sigma .25: Max 9 / RS|$L/cifar10-s025-max9.tsv|$L/cifar10-s025-rs.tsv|less than Mean" \
+  --pair "Fashion-MNIST sigma .25: Mean 9 noise before resize / RS|$L/fmnist-s025-mean9-inputnoise.tsv|$L/fmnist-s025-rs.tsv|(control)" \
+  --pair "CIFAR-10 sigma .25: Mean 9 noise before resize / RS|$L/cifar10-s025-mean9-inputnoise.tsv|$L/cifar10-s025-rs.tsv|(control)" \
+  > docs/results/tables/zoom-models-paper.md
 
 # Paste every table into docs/results.md between its markers:
 #   <!-- table: NAME -->  ...  <!-- /table -->

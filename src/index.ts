@@ -63,12 +63,7 @@ export { openDataset, type OpenOptions } from './data/open.js';
 export type { Dataset, Input } from './data/dataset.js';
 export { readLog, outcomes, type CertificationLog } from './analysis/log.js';
 export { summarize, certifiedAccuracy, averageCertifiedRadius, abstentionRate } from './analysis/metrics.js';
-export {
-  comparePaired,
-  pairedTests,
-  type PairedComparison,
-  type PairedTests,
-} from './analysis/compare.js';
+export { comparePaired, pairedTests, type PairedComparison, type PairedTests } from './analysis/compare.js';
 export {
   clopperPearsonInterval,
   mcnemarExact,

@@ -1,0 +1,91 @@
+/**
+ * The paper-vs-ours table of docs/results.md (issue 12): for each pair of runs on the same images,
+ * the ACR ratio A / B (the paper's measure) with its paired bootstrap interval, in input and in
+ * smoothing space, the abstention rates with McNemar's p, certified accuracy at one radius, what
+ * the paper reports for the comparison, and a verdict read off the interval. Pairs are joined on
+ * idx over the inputs both runs have (a 500-image RS run pairs with 100-image runs on its subset).
+ *
+ *   node --import tsx scripts/paired-table.ts --radius 0.25 \
+ *       --pair 'sigma 0.25: Smooth-Mean / RS|A.tsv|B.tsv|1.2x (vs SmoothAdv)' ...
+ *
+ * Pairs whose logs do not exist (yet) are left out. Markdown on stdout.
+ */
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { type PairedTests, pairedTests } from '../src/analysis/compare.js';
+import type { RadiusSpace } from '../src/analysis/log.js';
+import { loadRuns } from '../src/analysis/runs.js';
+import { renderTable } from '../src/analysis/table.js';
+
+const { values } = parseArgs({
+  options: {
+    pair: { type: 'string', multiple: true, default: [] },
+    radius: { type: 'string', default: '0.25' },
+    resamples: { type: 'string', default: '10000' },
+  },
+});
+const radius = Number(values.radius);
+const resamples = Number(values.resamples);
+
+const fmt = (x: number) => x.toFixed(3).replace(/^0\./, '.').replace(/^-0\./, '-.');
+const interval = (x: number, lo: number, hi: number) => `${fmt(x)} [${fmt(lo)}, ${fmt(hi)}]`;
+
+function verdict(t: PairedTests): string {
+  const r = t.acrRatio;
+  if (!r) return 'n/a';
+  if (r.interval.low > 1) return 'A higher';
+  if (r.interval.high < 1) return 'A lower';
+  return 'no significant difference';
+}
+
+const rows: string[][] = [];
+let pairedInputs = 0;
+for (const spec of values.pair) {
+  const [label, a, b, paper = ''] = spec.split('|');
+  if (!existsSync(a) || !existsSync(b)) continue;
+  for (const space of ['input', 'smoothing'] as RadiusSpace[]) {
+    const [ra, rb] = loadRuns([a, b], space).runs;
+    const t = pairedTests(ra.outcomes, rb.outcomes, [radius], { intersect: true, names: [a, b], resamples });
+    pairedInputs = t.inputs;
+    const at = t.certified[0];
+    const ab = t.abstention;
+    rows.push([
+      space === 'input' ? label : '',
+      String(t.inputs),
+      space,
+      t.acr ? `${fmt(t.acr.a)} / ${fmt(t.acr.b)}` : '',
+      t.acrRatio ? interval(t.acrRatio.ratio, t.acrRatio.interval.low, t.acrRatio.interval.high) : '',
+      `${fmt(at.a)} / ${fmt(at.b)}, ${interval(at.difference, at.interval.low, at.interval.high)}`,
+      `${fmt(ab.a)} / ${fmt(ab.b)} (p ${ab.mcnemar.pValue < 0.001 ? '<.001' : ab.mcnemar.pValue.toFixed(3)})`,
+      space === 'input' ? paper : '',
+      verdict(t),
+    ]);
+  }
+}
+if (rows.length === 0) process.exit(0);
+process.stdout.write(
+  renderTable(
+    {
+      columns: [
+        { title: 'comparison (A / B)', align: 'left' },
+        { title: 'inputs' },
+        { title: 'radius space', align: 'left' },
+        { title: 'ACR A / B', align: 'left' },
+        { title: 'ACR ratio [95 %]', align: 'left' },
+        { title: `certified at r = ${radius}: A / B, A - B [95 %]`, align: 'left' },
+        { title: 'abstain A / B (McNemar p)', align: 'left' },
+        { title: 'paper', align: 'left' },
+        { title: 'verdict (ACR ratio interval)', align: 'left' },
+      ],
+      rows,
+      caption:
+        `Paired on the inputs both runs have (joined on idx; ${pairedInputs} in the last pair). ACR ratio: ACR(A) / ACR(B) ` +
+        `with its 95 % paired percentile bootstrap interval (${resamples} resamples of the inputs, seed 1); ` +
+        `A - B: difference of certified accuracy at r = ${radius} (that radius space) with its paired interval; ` +
+        "McNemar p: exact two-sided test on the images where only one run abstains. Verdict: 'A higher' / 'A lower' " +
+        "when the ratio's interval excludes 1, otherwise 'no significant difference'. Paper: what the spec " +
+        '(section 2) says the paper reports for the comparison.',
+    },
+    'md',
+  ),
+);
