@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { checkAgainstLinearTruth } from './helpers/soundness.js';
 import { GaussianRng } from '../src/core/rng.js';
 import type { Shape3 } from '../src/core/shape.js';
 import type { Classifier } from '../src/models/classifier.js';
@@ -34,11 +35,6 @@ function linearWindowClassifier(w: Float64Array, b: number): Classifier {
       return out;
     },
   };
-}
-
-/** Upper end of a one-sided binomial acceptance region: P[X > k] < 1e-4 for X ~ Bin(trials, p). */
-function maxExpectedViolations(trials: number, p: number): number {
-  return Math.ceil(trials * p + 4 * Math.sqrt(trials * p * (1 - p)) + 1);
 }
 
 const cases: { method: 'rs' | 'mean'; noise: NoiseMode; norm: number; minMeanRatio: number }[] = [
@@ -76,32 +72,14 @@ for (const { method, noise, norm, minMeanRatio } of cases) {
     // u = mean_i W_i^T w on the clip (C x T x H x W, one channel)
     const u = new Float64Array(clip.frames! * plane);
     for (const s of starts) for (let i = 0; i < windowSize; i++) u[s * plane + i] += w[i] / starts.length;
-    const uNorm = Math.hypot(...u);
-    const rng = new GaussianRng(22, 0);
-    let violations = 0;
-    let unsoundIfIgnored = 0;
-    let certified = 0;
-    let ratio = 0;
     const trials = 80;
-    for (let i = 0; i < trials; i++) {
-      const x = new Float32Array(u.length).map(() => 0.5 + 0.15 * rng.nextGaussian());
-      let d = b;
-      for (let j = 0; j < x.length; j++) d += u[j] * x[j];
-      const truth = Math.abs(d) / uNorm;
-      const c = await g.certify({ pixels: x, index: i });
-      if (c.prediction < 0) continue;
-      certified++;
-      ratio += c.radius / truth;
-      if (c.prediction !== (d > 0 ? 1 : 0) || c.radius > truth) violations++;
-      if (c.radiusSmoothing > truth) unsoundIfIgnored++;
-    }
-    assert.ok(violations <= maxExpectedViolations(trials, alpha), `${violations} violations in ${trials}`);
-    assert.ok(certified > trials / 2, `only ${certified} of ${trials} certified`);
-    // tight: dividing by a norm where none is due (e.g. sqrt(3) for correlated noise) would fail this
-    assert.ok(
-      ratio / certified > minMeanRatio,
-      `mean radius / exact radius ${(ratio / certified).toFixed(2)}`,
-    );
+    const { unsoundIfIgnored } = await checkAgainstLinearTruth(g, u, b, {
+      seed: 22,
+      stream: 0,
+      trials,
+      alpha,
+      minMeanRatio,
+    });
     if (noise === 'uncorrelated')
       assert.ok(
         unsoundIfIgnored > trials / 4,

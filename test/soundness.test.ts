@@ -13,11 +13,7 @@ import { resizeMap } from '../src/reduce/resize.js';
 import type { NoiseMode } from '../src/reduce/reducer.js';
 import { SmoothedClassifier, defaultSmoothingOptions } from '../src/smoothed-classifier.js';
 import { linearClassifier } from './helpers/linear-classifier.js';
-
-/** Upper end of a one-sided binomial acceptance region: P[X > k] < 1e-4 for X ~ Bin(trials, p). */
-function maxExpectedViolations(trials: number, p: number): number {
-  return Math.ceil(trials * p + 4 * Math.sqrt(trials * p * (1 - p)) + 1);
-}
+import { checkAgainstLinearTruth, maxExpectedViolations } from './helpers/soundness.js';
 
 test('soundness, plain RS: certified radii of a linear classifier stay within the exact radius', async () => {
   const side = 4;
@@ -91,31 +87,14 @@ for (const { noise, minMeanRatio } of modes) {
           for (let j = 0; j < side; j++) u[(top + i) * big + left + j] += w[i * side + j] / 4;
     const rtu = new Float64Array(side * side);
     resizeMap(1, side, side, big, big, 'bilinear').mulTransposed(u, rtu);
-    const rtuNorm = Math.hypot(...rtu);
-    const rng = new GaussianRng(5, 5);
-    let violations = 0;
-    let unsoundIfIgnored = 0;
-    let certified = 0;
-    let ratio = 0;
     const trials = 80;
-    for (let i = 0; i < trials; i++) {
-      const x = new Float32Array(side * side).map(() => 0.5 + 0.15 * rng.nextGaussian());
-      let d = b;
-      for (let j = 0; j < x.length; j++) d += rtu[j] * x[j];
-      const truth = Math.abs(d) / rtuNorm;
-      const c = await g.certify({ pixels: x, index: i });
-      if (c.prediction < 0) continue;
-      certified++;
-      ratio += c.radius / truth;
-      if (c.prediction !== (d > 0 ? 1 : 0) || c.radius > truth) violations++;
-      if (c.radiusSmoothing > truth) unsoundIfIgnored++;
-    }
-    assert.ok(violations <= maxExpectedViolations(trials, alpha), `${violations} violations in ${trials}`);
-    assert.ok(certified > trials / 2, `only ${certified} of ${trials} certified`);
-    assert.ok(
-      ratio / certified > minMeanRatio,
-      `mean radius / exact radius ${(ratio / certified).toFixed(2)}`,
-    );
+    const { unsoundIfIgnored } = await checkAgainstLinearTruth(g, rtu, b, {
+      seed: 5,
+      stream: 5,
+      trials,
+      alpha,
+      minMeanRatio,
+    });
     if (noise === 'input') assert.equal(g.reducer.fixedNoiseScale, 1);
     else
       assert.ok(
