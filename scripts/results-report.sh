@@ -8,6 +8,16 @@ cli=(node dist/src/cli/main.js)
 logs=docs/results/logs
 mkdir -p docs/results/tables
 
+# The log of a run: the whole run, or, while only its first shard is finished (results.sh, sharded
+# runs), that shard (a class-balanced half of the images; the table's inputs column says how many).
+logfile() {
+  if [ -f "$logs/$1.tsv" ] || ! grep -qs '"finished": "' "$logs/shards/$1.0.tsv.manifest.json"; then
+    echo "$logs/$1.tsv"
+  else
+    echo "$logs/shards/$1.0.tsv"
+  fi
+}
+
 # [TITLE=... LEGEND=corner COMMON=1] table <name> <radii> <run>:<label>...   (input space, then smoothing
 # space; only input space when a run is an outside log without smoothing-space radii, e.g. Cohen et
 # al.'s RS, where the two spaces are the same; COMMON=1: only the inputs every run has)
@@ -17,7 +27,8 @@ table() {
   local files=() labels=() outside=0 common=()
   [ -n "${COMMON:-}" ] && common=(--common)
   for spec in "$@"; do
-    local f="$logs/${spec%%:*}.tsv"
+    local f
+    f=$(logfile "${spec%%:*}")
     # a spec with a slash names a log file (e.g. one of Cohen et al.'s)
     [[ "${spec%%:*}" == */* ]] && f="${spec%%:*}" && outside=1
     [ -f "$f" ] || continue
@@ -89,14 +100,14 @@ for s in 025 050 100; do
     "$c-max9-inputnoise-n10k:Max 9, noise before the resize"
   # the paper's claims, paired, with intervals (scripts/paired-table.ts)
   paper=$(awk "BEGIN { print ($s == 25) ? \"1.2x\" : ($s == 50) ? \"1.6x\" : \"2.3x\" }")
-  L="$logs/$c"
+  L() { logfile "$c-$1"; }
   node --import tsx scripts/paired-table.ts --radius "$sigma" \
-    --pair "Smooth-Mean 9 / RS|$L-mean9-n10k.tsv|$L-rs-n10k.tsv|$paper of SmoothAdv's ACR (off-the-shelf models); MACER + Mean: 1.6x / 2.3x / 3.9x at sigma .25 / .5 / 1" \
-    --pair "Smooth-Max 9 / RS|$L-max9-n10k.tsv|$L-rs-n10k.tsv|gains less than Smooth-Mean" \
-    --pair "Smooth-Mean 9 / Smooth-Max 9|$L-mean9-n10k.tsv|$L-max9-n10k.tsv|Mean > Max" \
-    --pair "Smooth-Mean 9, noise before the resize / RS|$L-mean9-inputnoise-n10k.tsv|$L-rs-n10k.tsv|(control, ours)" \
-    --pair "Smooth-Mean 9 / zoom only|$L-mean9-n10k.tsv|$L-zoom1-n10k.tsv|(control, ours: the patches beyond the zoom)" \
-    --pair "Smooth-Mean 9, softmax / logits|$L-mean9-softmax-n10k.tsv|$L-mean9-n10k.tsv|(the research code has both)" \
+    --pair "Smooth-Mean 9 / RS|$(L mean9-n10k)|$(L rs-n10k)|$paper of SmoothAdv's ACR (off-the-shelf models); MACER + Mean: 1.6x / 2.3x / 3.9x at sigma .25 / .5 / 1" \
+    --pair "Smooth-Max 9 / RS|$(L max9-n10k)|$(L rs-n10k)|gains less than Smooth-Mean" \
+    --pair "Smooth-Mean 9 / Smooth-Max 9|$(L mean9-n10k)|$(L max9-n10k)|Mean > Max" \
+    --pair "Smooth-Mean 9, noise before the resize / RS|$(L mean9-inputnoise-n10k)|$(L rs-n10k)|(control, ours)" \
+    --pair "Smooth-Mean 9 / zoom only|$(L mean9-n10k)|$(L zoom1-n10k)|(control, ours: the patches beyond the zoom)" \
+    --pair "Smooth-Mean 9, softmax / logits|$(L mean9-softmax-n10k)|$(L mean9-n10k)|(the research code has both)" \
     > "docs/results/tables/$c-paper.md"
   [ -s "docs/results/tables/$c-paper.md" ] || rm "docs/results/tables/$c-paper.md"
 done

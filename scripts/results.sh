@@ -103,22 +103,35 @@ cohen_trained() {
     return 1
   }
 }
+# sharded NAME [COMPANION:SPEC...] -- ARGS...: the run in two shards (--shard k/2) under shards/, with
+# its companions (--also out=shards/COMPANION.k.tsv,SPEC), each log merged once both shards are
+# finished. COHEN_SHARDS=0 runs only the first shard: every 2nd image of a class-balanced sample is
+# still class-balanced, so a finished first shard is a fair result on half the images.
+sharded() {
+  local name="$1" companions=() k c log
+  shift
+  while [ "$1" != -- ]; do companions+=("$1"); shift; done
+  shift
+  [[ -z "$filter" || "$name" =~ $filter ]] || return 0
+  [ -f "$out/$name.tsv" ] && return 0
+  mkdir -p "$out/shards"
+  for k in ${COHEN_SHARDS:-0 1}; do
+    local also=()
+    for c in "${companions[@]}"; do also+=(--also "out=$out/shards/${c%%:*}.$k.tsv,${c#*:}"); done
+    run "$name" "$@" --shard "$k/2" --out "$out/shards/$name.$k.tsv" "${also[@]}"
+  done
+  for log in "$name" "${companions[@]%%:*}"; do
+    if grep -qs '"finished": "' "$out/shards/$log.0.tsv.manifest.json" &&
+      grep -qs '"finished": "' "$out/shards/$log.1.tsv.manifest.json"; then
+      "${cli[@]}" merge --quiet "$out/shards/$log.0.tsv" "$out/shards/$log.1.tsv" --out "$out/$log.tsv"
+    fi
+  done
+}
 for s in 025 050 100; do
-  name="cifar10-cohen-s$s-rs-n10k" model="models/cifar10-cnn-cohen-s$s"
-  [[ -z "$filter" || "$name" =~ $filter ]] || continue
   cohen_trained "$s" || continue
   sigma=$(awk "BEGIN { print $s / 100 }")
-  [ -f "$out/$name.tsv" ] && continue
-  mkdir -p "$out/shards"
-  # COHEN_SHARDS=0 runs only the first shard (a fair 250-image result sooner)
-  for k in ${COHEN_SHARDS:-0 1}; do
-    run "$name" --model "$model" --sigma "$sigma" "${cf_sel[@]}" --n 10000 --method rs --shard "$k/2" \
-      --out "$out/shards/$name.$k.tsv"
-  done
-  shards=("$out/shards/$name.0.tsv" "$out/shards/$name.1.tsv")
-  if grep -qs '"finished": "' "${shards[0]}.manifest.json" && grep -qs '"finished": "' "${shards[1]}.manifest.json"; then
-    "${cli[@]}" merge --quiet "${shards[@]}" --out "$out/$name.tsv"
-  fi
+  sharded "cifar10-cohen-s$s-rs-n10k" -- --model "models/cifar10-cnn-cohen-s$s" --sigma "$sigma" \
+    "${cf_sel[@]}" --n 10000 --method rs
 done
 # 11. Controls for the mechanism (issue 12), Fashion-MNIST sigma 0.25, the 500 images of 1.:
 #     zoom only (resize 28 -> 32, then the one centre patch: --max-patches 1 keeps the middle one)
@@ -135,15 +148,13 @@ run cifar10-s025-mean9-inputnoise "${cf25[@]}" --method mean --resize 36 --strid
 #     patch); then Smooth-Mean and Smooth-Max with the noise before the resize (--noise input).
 for s in 025 050 100; do
   cohen_trained "$s" || continue
-  sigma=$(awk "BEGIN { print $s / 100 }") p="$out/cifar10-cohen-s$s"
+  sigma=$(awk "BEGIN { print $s / 100 }") c="cifar10-cohen-s$s"
   sr=(--model "models/cifar10-cnn-cohen-s$s" --sigma "$sigma" --data "$cifar" --skip 100 --n 10000
     --method mean --resize 36 --stride 2)
-  run "cifar10-cohen-s$s-mean9-n10k" "${sr[@]}" --also "out=$p-max9-n10k.tsv,method=max" \
-    --also "out=$p-mean9-softmax-n10k.tsv,aggregate=softmax" \
-    --also "out=$p-max9-softmax-n10k.tsv,method=max,aggregate=softmax" \
-    --also "out=$p-mean4-n10k.tsv,stride=4" --also "out=$p-zoom1-n10k.tsv,max-patches=1"
-  run "cifar10-cohen-s$s-mean9-inputnoise-n10k" "${sr[@]}" --noise input \
-    --also "out=$p-max9-inputnoise-n10k.tsv,method=max"
+  sharded "$c-mean9-n10k" "$c-max9-n10k:method=max" "$c-mean9-softmax-n10k:aggregate=softmax" \
+    "$c-max9-softmax-n10k:method=max,aggregate=softmax" "$c-mean4-n10k:stride=4" \
+    "$c-zoom1-n10k:max-patches=1" -- "${sr[@]}"
+  sharded "$c-mean9-inputnoise-n10k" "$c-max9-inputnoise-n10k:method=max" -- "${sr[@]}" --noise input
 done
 # 13. Patch count on the strongest model (Cohen recipe, sigma 0.25), n = 1,000, the 100 images of
 #     12.: 25 patches (stride 1) and, from the same calls, 9 (stride 2), 4 (stride 4), 1 (centre).
