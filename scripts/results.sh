@@ -99,7 +99,7 @@ run cifar10-s025-rs-n10k-iss0.1 "${cf25a[@]}" --method rs --sample-loss 0.1
 #     a finished first shard is a fair 250-image result), merged once both are done.
 cohen_trained() {
   [ -f "models/cifar10-cnn-cohen-s$1/model.onnx" ] || {
-    echo "skipping sigma 0.$1 Cohen-recipe runs: models/cifar10-cnn-cohen-s$1 not trained yet" >&2
+    echo "skipping the Cohen-recipe runs at sigma $(awk "BEGIN { print $1 / 100 }"): models/cifar10-cnn-cohen-s$1 not trained yet" >&2
     return 1
   }
 }
