@@ -43,8 +43,14 @@ let pairedInputs = 0;
 for (const spec of values.pair) {
   const [label, a, b, paper = ''] = spec.split('|');
   if (!existsSync(a) || !existsSync(b)) continue;
-  for (const space of ['input', 'smoothing'] as RadiusSpace[]) {
-    const [ra, rb] = loadRuns([a, b], space).runs;
+  const inputRuns = loadRuns([a, b], 'input').runs;
+  const smoothingRuns = loadRuns([a, b], 'smoothing').runs;
+  // noise on the input (RS, --noise input): the two spaces are one, and so are the rows
+  const sameSpace = inputRuns.every((r, i) =>
+    r.outcomes.every((o, j) => o.radius === smoothingRuns[i].outcomes[j].radius),
+  );
+  for (const space of (sameSpace ? ['input'] : ['input', 'smoothing']) as RadiusSpace[]) {
+    const [ra, rb] = space === 'input' ? inputRuns : smoothingRuns;
     const t = pairedTests(ra.outcomes, rb.outcomes, [radius], { intersect: true, names: [a, b], resamples });
     pairedInputs = t.inputs;
     const at = t.certified[0];
@@ -52,7 +58,7 @@ for (const spec of values.pair) {
     rows.push([
       space === 'input' ? label : '',
       String(t.inputs),
-      space,
+      sameSpace ? 'input = smoothing' : space,
       t.acr ? `${fmt(t.acr.a)} / ${fmt(t.acr.b)}` : '',
       t.acrRatio ? interval(t.acrRatio.ratio, t.acrRatio.interval.low, t.acrRatio.interval.high) : '',
       `${fmt(at.a)} / ${fmt(at.b)}, ${interval(at.difference, at.interval.low, at.interval.high)}`,
