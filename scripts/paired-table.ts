@@ -8,13 +8,20 @@
  *   node --import tsx scripts/paired-table.ts --radius 0.25 \
  *       --pair 'sigma 0.25: Smooth-Mean / RS|A.tsv|B.tsv|1.2x (vs SmoothAdv)' ...
  *
+ * The last column asks whether the sample size decides the comparison: with n samples no input can
+ * be certified beyond a cap (every sample votes for the class), and in input space Smooth-Reduce's
+ * cap is RS's divided by the resize's norm. Both runs' radii clipped at the lower of the two caps
+ * (read off the log: the radius of the inputs where count_A = n) give the ratio without that
+ * difference.
+ *
  * Pairs whose logs do not exist (yet) are left out. Markdown on stdout.
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type PairedTests, pairedTests } from '../src/analysis/compare.js';
 import type { RadiusSpace } from '../src/analysis/log.js';
-import { loadRuns } from '../src/analysis/runs.js';
+import type { Outcome } from '../src/analysis/metrics.js';
+import { type LoadedRun, loadRuns } from '../src/analysis/runs.js';
 import { renderTable } from '../src/analysis/table.js';
 
 const { values } = parseArgs({
@@ -38,6 +45,24 @@ function verdict(t: PairedTests): string {
   return 'no significant difference';
 }
 
+/**
+ * The largest radius the run can certify with its n (in the outcomes' space): the radius of its
+ * inputs where every estimation sample voted for the prediction; Infinity when no input got there.
+ */
+function cap(run: LoadedRun): number {
+  let c = Infinity;
+  run.log.rows.forEach((row, i) => {
+    const r = run.outcomes[i].radius;
+    if (row.fields.count_A !== undefined && row.fields.count_A === row.fields.n && r !== null && r > 0) {
+      c = Math.min(c, r);
+    }
+  });
+  return c;
+}
+
+const clip = (outcomes: Outcome[], c: number): Outcome[] =>
+  outcomes.map((o) => (o.radius !== null && o.radius > c ? { ...o, radius: c } : o));
+
 const rows: string[][] = [];
 let pairedInputs = 0;
 for (const spec of values.pair) {
@@ -53,6 +78,18 @@ for (const spec of values.pair) {
     const [ra, rb] = space === 'input' ? inputRuns : smoothingRuns;
     const t = pairedTests(ra.outcomes, rb.outcomes, [radius], { intersect: true, names: [a, b], resamples });
     pairedInputs = t.inputs;
+    const common = Math.min(cap(ra), cap(rb));
+    let capped = 'no input at a cap';
+    if (Number.isFinite(common)) {
+      const tc = pairedTests(clip(ra.outcomes, common), clip(rb.outcomes, common), [radius], {
+        intersect: true,
+        names: [a, b],
+        resamples,
+      });
+      capped = tc.acrRatio
+        ? `${interval(tc.acrRatio.ratio, tc.acrRatio.interval.low, tc.acrRatio.interval.high)} (at ${fmt(common)})`
+        : '';
+    }
     const at = t.certified[0];
     const ab = t.abstention;
     rows.push([
@@ -65,6 +102,7 @@ for (const spec of values.pair) {
       `${fmt(ab.a)} / ${fmt(ab.b)} (p ${ab.mcnemar.pValue < 0.001 ? '<.001' : ab.mcnemar.pValue.toFixed(3)})`,
       space === 'input' ? paper : '',
       verdict(t),
+      capped,
     ]);
   }
 }
@@ -82,6 +120,7 @@ process.stdout.write(
         { title: 'abstain A / B (McNemar p)', align: 'left' },
         { title: 'paper', align: 'left' },
         { title: 'verdict (ACR ratio interval)', align: 'left' },
+        { title: 'ACR ratio, both clipped at the lower cap [95 %]', align: 'left' },
       ],
       rows,
       caption:
@@ -90,7 +129,10 @@ process.stdout.write(
         `A - B: difference of certified accuracy at r = ${radius} (that radius space) with its paired interval; ` +
         "McNemar p: exact two-sided test on the images where only one run abstains. Verdict: 'A higher' / 'A lower' " +
         "when the ratio's interval excludes 1, otherwise 'no significant difference'. Paper: what the spec " +
-        '(section 2) says the paper reports for the comparison.',
+        "(section 2) says the paper reports for the comparison. Last column: the ratio with both runs' radii clipped " +
+        'at the lower of their two caps (the radius certified when all n samples vote for the prediction; in ' +
+        "input space Smooth-Reduce's is RS's divided by the resize's norm), i.e. without the part of the " +
+        'difference that the sample size n decides.',
     },
     'md',
   ),
