@@ -20,8 +20,8 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type PairedTests, pairedTests } from '../src/analysis/compare.js';
 import type { RadiusSpace } from '../src/analysis/log.js';
-import type { Outcome } from '../src/analysis/metrics.js';
-import { type LoadedRun, loadRuns } from '../src/analysis/runs.js';
+import { clipRadii, sampleCap } from '../src/analysis/metrics.js';
+import { loadRuns } from '../src/analysis/runs.js';
 import { renderTable } from '../src/analysis/table.js';
 
 const { values } = parseArgs({
@@ -45,24 +45,6 @@ function verdict(t: PairedTests): string {
   return 'no significant difference';
 }
 
-/**
- * The largest radius the run can certify with its n (in the outcomes' space): the radius of its
- * inputs where every estimation sample voted for the prediction; Infinity when no input got there.
- */
-function cap(run: LoadedRun): number {
-  let c = Infinity;
-  run.log.rows.forEach((row, i) => {
-    const r = run.outcomes[i].radius;
-    if (row.fields.count_A !== undefined && row.fields.count_A === row.fields.n && r !== null && r > 0) {
-      c = Math.min(c, r);
-    }
-  });
-  return c;
-}
-
-const clip = (outcomes: Outcome[], c: number): Outcome[] =>
-  outcomes.map((o) => (o.radius !== null && o.radius > c ? { ...o, radius: c } : o));
-
 const rows: string[][] = [];
 let pairedInputs = 0;
 for (const spec of values.pair) {
@@ -78,10 +60,10 @@ for (const spec of values.pair) {
     const [ra, rb] = space === 'input' ? inputRuns : smoothingRuns;
     const t = pairedTests(ra.outcomes, rb.outcomes, [radius], { intersect: true, names: [a, b], resamples });
     pairedInputs = t.inputs;
-    const common = Math.min(cap(ra), cap(rb));
+    const common = Math.min(sampleCap(ra.outcomes), sampleCap(rb.outcomes));
     let capped = 'no input at a cap';
     if (Number.isFinite(common)) {
-      const tc = pairedTests(clip(ra.outcomes, common), clip(rb.outcomes, common), [radius], {
+      const tc = pairedTests(clipRadii(ra.outcomes, common), clipRadii(rb.outcomes, common), [radius], {
         intersect: true,
         names: [a, b],
         resamples,

@@ -14,6 +14,9 @@ import { COHEN_SKIP, cohenLog, fixture } from './fixtures/analysis/paths.js';
 const tmp = mkdtempSync(join(tmpdir(), 'sr-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
+const close = (actual: number, expected: number) =>
+  assert.ok(Math.abs(actual - expected) <= 1e-12, `${actual} != ${expected}`);
+
 /** Runs `smooth-reduce <args>` in-process with the three commands; returns what went to stdout/stderr. */
 async function run(...args: string[]): Promise<{ out: string; err: string }> {
   let out = '';
@@ -279,6 +282,27 @@ describe('cli: compare', () => {
     assert.equal(json.a, 'RS');
     assert.equal(json.aLarger, 4);
     assert.equal(json.bAbstainsOnly, 1);
+  });
+
+  it('--common-cap: both runs clipped at the lower sample-size cap', async () => {
+    const header = 'idx\tlabel\tpredict\tradius\tcorrect\ttime\tpA_lower\tradius_smoothing\tcount_A\tn\n';
+    const line = (idx: number, radius: number, count: number, n: number) =>
+      `${idx}\t1\t1\t${radius}\t1\t1\t0.9\t${radius}\t${count}\t${n}\n`;
+    // A reaches its cap 0.8 on input 0; B's cap (fewer samples) is 0.6
+    const a = join(tmp, 'cap-a.tsv');
+    const b = join(tmp, 'cap-b.tsv');
+    writeFileSync(a, header + line(0, 0.8, 1000, 1000) + line(1, 0.3, 990, 1000));
+    writeFileSync(b, header + line(0, 0.6, 100, 100) + line(1, 0.4, 99, 100));
+    const plain = JSON.parse((await run('compare', a, b, '--format', 'json')).out);
+    close(plain.meanRadiusDifference, (0.2 - 0.1) / 2);
+    const { out } = await run('compare', a, b, '--format', 'json', '--common-cap');
+    const json = JSON.parse(out);
+    close(json.meanRadiusDifference, (0 - 0.1) / 2);
+    assert.match(json.spaceDescription, /radii clipped at the lower sample-size cap, 0\.6000/);
+    await assert.rejects(
+      run('compare', fixture('run-a.tsv'), fixture('run-b.tsv'), '--common-cap'),
+      (e: unknown) => e instanceof UsageError && /^--common-cap: neither log/.test(e.message),
+    );
   });
 
   it('--intersect', async () => {

@@ -11,7 +11,9 @@ import {
   certifiedAccuracy,
   certifiedAccuracyCurve,
   cleanAccuracy,
+  clipRadii,
   meanTime,
+  sampleCap,
   summarize,
   type Outcome,
 } from '../src/analysis/metrics.js';
@@ -232,6 +234,35 @@ describe('metrics', () => {
     assert.equal(certifiedAccuracy(s, 0.8), 0.2);
     assert.equal(certifiedAccuracy(s, 1.125), 0.1);
     close(averageCertifiedRadius(s), 0.320625);
+  });
+
+  it('the sample-size cap (count_A = n) and radii clipped at it', () => {
+    const header = 'idx\tlabel\tpredict\tradius\tcorrect\ttime\tpA_lower\tradius_smoothing\tcount_A\tn\n';
+    const log = write(
+      'capped.tsv',
+      header +
+        '0\t1\t1\t0.7071\t1\t1\t0.9993\t0.799\t10000\t10000\n' +
+        '1\t2\t2\t0.7069\t1\t1\t0.9993\t0.799\t10000\t10000\n' +
+        '2\t3\t3\t0.5\t1\t1\t0.98\t0.565\t9950\t10000\n' +
+        '3\t4\t5\t0.9\t0\t1\t0.9993\t1.017\t10000\t10000\n',
+    );
+    const input = outcomes(readLog(log));
+    assert.deepEqual(
+      input.map((o) => o.unanimous),
+      [true, true, false, true],
+    );
+    // the smallest unanimous radius (the centre's deduction differs per input), wrong ones included
+    assert.equal(sampleCap(input), 0.7069);
+    assert.equal(sampleCap(outcomes(readLog(log), 'smoothing')), 0.799);
+    const clipped = clipRadii(input, 0.6);
+    assert.deepEqual(
+      clipped.map((o) => o.radius),
+      [0.6, 0.6, 0.5, 0.6],
+    );
+    close(averageCertifiedRadius(clipped), (0.6 + 0.6 + 0.5) / 4);
+    assert.deepEqual(clipRadii(input, Infinity), input);
+    // logs without count_A / n (Cohen et al.'s) have no known cap
+    assert.equal(sampleCap(outcomes(readLog(fixture('run-b.tsv')))), Infinity);
   });
 
   it('PREDICT logs: clean accuracy only', () => {

@@ -51,6 +51,8 @@ export function outcomes(log: CertificationLog, space: RadiusSpace = 'input'): O
     radius: space === 'smoothing' ? r.radiusSmoothing : r.radius,
     time: r.time,
     samples: 'n' in r.fields && r.fields.n !== '' ? Number(r.fields.n) : null,
+    unanimous:
+      'count_A' in r.fields && 'n' in r.fields && r.fields.n !== '' && r.fields.count_A === r.fields.n,
   }));
 }
 

@@ -24,6 +24,8 @@ export interface Outcome {
   time: number;
   /** estimation samples drawn (the log's `n` column; fewer than asked under adaptive certification), if logged */
   samples?: number | null;
+  /** every estimation sample voted for the prediction (count_A = n), if logged */
+  unanimous?: boolean;
 }
 
 export interface RunSummary {
@@ -146,6 +148,29 @@ export function largestCertifiedRadius(outcomes: readonly Outcome[]): number {
   let max = 0;
   for (const o of outcomes) if (o.correct && o.radius !== null && o.radius > max) max = o.radius;
   return max;
+}
+
+/**
+ * The sample-size cap of a run: the radius it certifies where every one of the n estimation samples
+ * voted for the prediction, the largest any input can get with that n (sigma times the normal
+ * quantile of alpha^(1/n); in input space divided by the reducer's norm). The smallest such radius,
+ * since the float32 centre's deduction differs slightly from input to input; Infinity when no input
+ * was unanimous (or the log does not say).
+ */
+export function sampleCap(outcomes: readonly Outcome[]): number {
+  let cap = Infinity;
+  for (const o of outcomes)
+    if (o.unanimous && o.radius !== null && o.radius > 0) cap = Math.min(cap, o.radius);
+  return cap;
+}
+
+/**
+ * The outcomes with every radius above `cap` lowered to it: two runs whose caps differ (RS and
+ * Smooth-Reduce in input space, or different n) compared without the part of the difference that
+ * the caps alone decide.
+ */
+export function clipRadii(outcomes: readonly Outcome[], cap: number): Outcome[] {
+  return outcomes.map((o) => (o.radius !== null && o.radius > cap ? { ...o, radius: cap } : o));
 }
 
 /**

@@ -1,6 +1,7 @@
 /** `smooth-reduce compare <logA> <logB>`: paired comparison of two runs on the same inputs. */
 import type { Command } from 'commander';
 import { comparePaired, comparisonTable, pairedTests } from '../analysis/compare.js';
+import { clipRadii, sampleCap } from '../analysis/metrics.js';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED } from '../analysis/statistics.js';
 import { parseTableFormat } from '../analysis/table.js';
 import { DEFAULT_RADII } from './analyze.js';
@@ -12,10 +13,12 @@ import {
   parseRadii,
   withLogOptions,
 } from './log-options.js';
+import { UsageError } from '../core/errors.js';
 import type { OutputStreams } from './streams.js';
 
 interface CompareCliOptions extends LogOptions {
   intersect?: boolean;
+  commonCap?: boolean;
   format: string;
   radii: string;
   confidence: string;
@@ -35,6 +38,11 @@ export function register(program: Command, streams: OutputStreams): void {
       .argument('<logA>', 'certification log of run A')
       .argument('<logB>', 'certification log of run B')
       .option('--intersect', 'compare the inputs both logs have instead of refusing different input sets')
+      .option(
+        '--common-cap',
+        "clip both runs' radii at the lower of their sample-size caps (the radius where all n samples vote for " +
+          'the prediction), so that the caps alone (different n, or a reducer norm in input space) decide nothing',
+      )
       .option('--format <format>', 'md | latex | csv | json', 'md')
       .option(
         '--radii <list>',
@@ -56,10 +64,18 @@ export function register(program: Command, streams: OutputStreams): void {
     const loaded = loadLogs([logA, logB], opts, streams);
     const [a, b] = loaded.runs;
     const options = { intersect: opts.intersect, names: [a.log.path, b.log.path] as [string, string] };
-    const cmp = comparePaired(a.outcomes, b.outcomes, options);
-    const tests = pairedTests(a.outcomes, b.outcomes, radii, { ...options, ...bootstrap });
-    streams.stdout.write(
-      comparisonTable(cmp, { a: a.label, b: b.label }, format, loaded.spaceDescription, tests),
-    );
+    let [outA, outB] = [a.outcomes, b.outcomes];
+    let space = loaded.spaceDescription;
+    if (opts.commonCap) {
+      const cap = Math.min(sampleCap(outA), sampleCap(outB));
+      if (!Number.isFinite(cap)) {
+        throw new UsageError('--common-cap: neither log has an input where count_A = n, so no cap is known');
+      }
+      [outA, outB] = [clipRadii(outA, cap), clipRadii(outB, cap)];
+      space += `; radii clipped at the lower sample-size cap, ${cap.toPrecision(4)}`;
+    }
+    const cmp = comparePaired(outA, outB, options);
+    const tests = pairedTests(outA, outB, radii, { ...options, ...bootstrap });
+    streams.stdout.write(comparisonTable(cmp, { a: a.label, b: b.label }, format, space, tests));
   });
 }
