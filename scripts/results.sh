@@ -164,4 +164,13 @@ if cohen_trained 025; then
     --method mean --resize 36 --stride 1 --also "out=$p-max25.tsv,method=max" \
     --also "out=$p-mean9.tsv,stride=2" --also "out=$p-mean4.tsv,stride=4" --also "out=$p-zoom1.tsv,max-patches=1"
 fi
+# 14. n = 100,000, as the literature (issue 12: the top of the curve is then not the n = 10,000 cap),
+#     sigma 0.25, every 500th test image (20 images, 2 per class; a subset of the 100 of 12.): RS,
+#     and Smooth-Mean 9 with Smooth-Max 9 from the same model calls.
+if cohen_trained 025; then
+  c=cifar10-cohen-s025
+  big=(--model models/cifar10-cnn-cohen-s025 --sigma 0.25 --data "$cifar" --skip 500 --n 100000)
+  sharded "$c-rs-n100k" -- "${big[@]}" --method rs
+  sharded "$c-mean9-n100k" "$c-max9-n100k:method=max" -- "${big[@]}" --method mean --resize 36 --stride 2
+fi
 echo "$(date -u +%H:%M:%S) done"

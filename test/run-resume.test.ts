@@ -103,6 +103,15 @@ describe('resume', () => {
     assert.equal(done.started, manifest.started, 'started is kept from the first session');
   });
 
+  it('a finished run run again adds nothing and leaves its log and manifest as they were', async () => {
+    const log = readFileSync(reference, 'utf8');
+    const manifest = readFileSync(`${reference}.manifest.json`, 'utf8');
+    const r = await cliInProcess(args(reference));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(readFileSync(reference, 'utf8'), log);
+    assert.equal(readFileSync(`${reference}.manifest.json`, 'utf8'), manifest, 'finish time and machine kept');
+  });
+
   it('refuses another configuration on the same --out, and results without a manifest', async () => {
     const before = readFileSync(reference, 'utf8');
     const r = await cliInProcess(args(reference, '--sigma', '0.5'));

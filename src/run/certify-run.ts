@@ -277,6 +277,16 @@ function describeLog(
 ): { log: TsvLog; manifest: RunManifest; resumed: ResumedCounts } {
   if (log.done.size > 0 && !previous)
     throw new UsageError(`${req.out} has results but no manifest beside it; choose another --out`);
+  const selected = new Set(indices);
+  const resumed: ResumedCounts = { correct: 0, abstained: 0 };
+  for (const row of log.rows) {
+    if (!selected.has(row.idx)) continue;
+    if (row.correct) resumed.correct++;
+    if (row.predict === ABSTAIN) resumed.abstained++;
+  }
+  // a finished run run again: nothing to add, and its manifest (finish time, machine) stays as it is
+  if (previous?.finished && indices.every((i) => log.done.has(i)))
+    return { log, manifest: previous, resumed };
   const geometry = smoothed.reducer.geometry;
   const manifest: RunManifest = {
     format: MANIFEST_FORMAT,
@@ -300,13 +310,6 @@ function describeLog(
     finished: null,
     lines: null,
   };
-  const selected = new Set(indices);
-  const resumed: ResumedCounts = { correct: 0, abstained: 0 };
-  for (const row of log.rows) {
-    if (!selected.has(row.idx)) continue;
-    if (row.correct) resumed.correct++;
-    if (row.predict === ABSTAIN) resumed.abstained++;
-  }
   writeManifest(req.out, manifest);
   return { log, manifest, resumed };
 }
@@ -410,6 +413,7 @@ export async function runCertification(req: RunRequest, observer: RunObserver): 
 
 /** Marks the manifest of a run finished: every selected input is in the log. */
 export function finishRun(run: OpenRun, out: string, skipped: { idx: number; reason: string }[] = []): void {
+  if (run.todo.length === 0 && run.manifest.finished) return;
   if (skipped.length > 0) run.manifest.skipped = skipped;
   run.manifest.finished = new Date().toISOString();
   run.manifest.lines = run.indices.length - skipped.length;
