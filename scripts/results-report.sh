@@ -111,6 +111,16 @@ for s in 025 050 100; do
     > "docs/results/tables/$c-paper.md"
   [ -s "docs/results/tables/$c-paper.md" ] || rm "docs/results/tables/$c-paper.md"
 done
+# n = 100,000 on 20 of the images (results.sh 14.), beside the n = 10,000 runs on the same 20
+c=cifar10-cohen-s025
+TITLE="CIFAR-10, sigma = 0.25, Cohen recipe: n = 100,000 vs 10,000 (the same 20 images)" COMMON=1 \
+  table "$c-n100k" 0,0.25,0.5,0.75,0.9 "$c-rs-n100k:RS, n = 100,000" "$c-mean9-n100k:Mean 9, n = 100,000" \
+  "$c-max9-n100k:Max 9, n = 100,000" "$c-rs-n10k:RS, n = 10,000" "$c-mean9-n10k:Mean 9, n = 10,000"
+node --import tsx scripts/paired-table.ts --radius 0.25 \
+  --pair "Smooth-Mean 9 / RS, n = 100,000|$(logfile "$c-mean9-n100k")|$(logfile "$c-rs-n100k")|1.2x of SmoothAdv's ACR" \
+  --pair "Smooth-Max 9 / RS, n = 100,000|$(logfile "$c-max9-n100k")|$(logfile "$c-rs-n100k")|gains less than Smooth-Mean" \
+  > "docs/results/tables/$c-n100k-paper.md"
+[ -s "docs/results/tables/$c-n100k-paper.md" ] || rm "docs/results/tables/$c-n100k-paper.md"
 TITLE="CIFAR-10, sigma = 0.25, Cohen recipe: number of patches (100 images, n = 1,000)" \
   table cifar10-cohen-s025-patches 0,0.125,0.25,0.375,0.5 \
   cifar10-cohen-s025-zoom1:"1 patch (zoom only)" cifar10-cohen-s025-mean4:"Mean 4" \
