@@ -109,7 +109,11 @@ describe('resume', () => {
     const r = await cliInProcess(args(reference));
     assert.equal(r.code, 0, r.stderr);
     assert.equal(readFileSync(reference, 'utf8'), log);
-    assert.equal(readFileSync(`${reference}.manifest.json`, 'utf8'), manifest, 'finish time and machine kept');
+    assert.equal(
+      readFileSync(`${reference}.manifest.json`, 'utf8'),
+      manifest,
+      'finish time and machine kept',
+    );
   });
 
   it('refuses another configuration on the same --out, and results without a manifest', async () => {
