@@ -113,8 +113,9 @@ process.stdout.write(
         "when the ratio's interval excludes 1, otherwise 'no significant difference'. Paper: what the spec " +
         "(section 2) says the paper reports for the comparison. Last column: the ratio with both runs' radii clipped " +
         'at the lower of their two caps (the radius certified when all n samples vote for the prediction; in ' +
-        "input space Smooth-Reduce's is RS's divided by the resize's norm), i.e. without the part of the " +
-        'difference that the sample size n decides.',
+        "input space Smooth-Reduce's is RS's divided by the resize's norm; read off the logs, so a run where no " +
+        "input was unanimous brings no cap, and 'no input at a cap' means neither did), i.e. without the part of " +
+        'the difference that the sample size n decides.',
     },
     'md',
   ),
