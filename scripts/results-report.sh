@@ -113,9 +113,10 @@ for s in 025 050 100; do
 done
 # n = 100,000 on 20 of the images (results.sh 14.), beside the n = 10,000 runs on the same 20
 c=cifar10-cohen-s025
-TITLE="CIFAR-10, sigma = 0.25, Cohen recipe: n = 100,000 vs 10,000 (the same 20 images)" COMMON=1 \
-  table "$c-n100k" 0,0.25,0.5,0.75,0.9 "$c-rs-n100k:RS, n = 100,000" "$c-mean9-n100k:Mean 9, n = 100,000" \
-  "$c-max9-n100k:Max 9, n = 100,000" "$c-rs-n10k:RS, n = 10,000" "$c-mean9-n10k:Mean 9, n = 10,000"
+[ -f "$(logfile "$c-rs-n100k")" ] &&
+  TITLE="CIFAR-10, sigma = 0.25, Cohen recipe: n = 100,000 vs 10,000 (the same 20 images)" COMMON=1 \
+    table "$c-n100k" 0,0.25,0.5,0.75,0.9 "$c-rs-n100k:RS, n = 100,000" "$c-mean9-n100k:Mean 9, n = 100,000" \
+    "$c-max9-n100k:Max 9, n = 100,000" "$c-rs-n10k:RS, n = 10,000" "$c-mean9-n10k:Mean 9, n = 10,000"
 node --import tsx scripts/paired-table.ts --radius 0.25 \
   --pair "Smooth-Mean 9 / RS, n = 100,000|$(logfile "$c-mean9-n100k")|$(logfile "$c-rs-n100k")|1.2x of SmoothAdv's ACR" \
   --pair "Smooth-Max 9 / RS, n = 100,000|$(logfile "$c-max9-n100k")|$(logfile "$c-rs-n100k")|gains less than Smooth-Mean" \
