@@ -36,6 +36,8 @@ const resamples = Number(values.resamples);
 
 const fmt = (x: number) => x.toFixed(3).replace(/^0\./, '.').replace(/^-0\./, '-.');
 const interval = (x: number, lo: number, hi: number) => `${fmt(x)} [${fmt(lo)}, ${fmt(hi)}]`;
+const ratio = (t: PairedTests) =>
+  t.acrRatio ? interval(t.acrRatio.ratio, t.acrRatio.interval.low, t.acrRatio.interval.high) : '';
 
 function verdict(t: PairedTests): string {
   const r = t.acrRatio;
@@ -68,9 +70,7 @@ for (const spec of values.pair) {
         names: [a, b],
         resamples,
       });
-      capped = tc.acrRatio
-        ? `${interval(tc.acrRatio.ratio, tc.acrRatio.interval.low, tc.acrRatio.interval.high)} (at ${fmt(common)})`
-        : '';
+      capped = tc.acrRatio ? `${ratio(tc)} (at ${fmt(common)})` : '';
     }
     const at = t.certified[0];
     const ab = t.abstention;
@@ -79,7 +79,7 @@ for (const spec of values.pair) {
       String(t.inputs),
       sameSpace ? 'input = smoothing' : space,
       t.acr ? `${fmt(t.acr.a)} / ${fmt(t.acr.b)}` : '',
-      t.acrRatio ? interval(t.acrRatio.ratio, t.acrRatio.interval.low, t.acrRatio.interval.high) : '',
+      ratio(t),
       `${fmt(at.a)} / ${fmt(at.b)}, ${interval(at.difference, at.interval.low, at.interval.high)}`,
       `${fmt(ab.a)} / ${fmt(ab.b)} (p ${ab.mcnemar.pValue < 0.001 ? '<.001' : ab.mcnemar.pValue.toFixed(3)})`,
       space === 'input' ? paper : '',

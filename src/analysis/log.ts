@@ -43,17 +43,19 @@ export function outcomes(log: CertificationLog, space: RadiusSpace = 'input'): O
       `${log.path} has no radius_smoothing column, so it cannot be analysed in smoothing space`,
     );
   }
-  return log.rows.map((r) => ({
-    idx: r.idx,
-    label: r.label,
-    predict: r.predict,
-    correct: r.correct,
-    radius: space === 'smoothing' ? r.radiusSmoothing : r.radius,
-    time: r.time,
-    samples: 'n' in r.fields && r.fields.n !== '' ? Number(r.fields.n) : null,
-    unanimous:
-      'count_A' in r.fields && 'n' in r.fields && r.fields.n !== '' && r.fields.count_A === r.fields.n,
-  }));
+  return log.rows.map((r) => {
+    const n = 'n' in r.fields && r.fields.n !== '' ? r.fields.n : null;
+    return {
+      idx: r.idx,
+      label: r.label,
+      predict: r.predict,
+      correct: r.correct,
+      radius: space === 'smoothing' ? r.radiusSmoothing : r.radius,
+      time: r.time,
+      samples: n === null ? null : Number(n),
+      unanimous: n !== null && r.fields.count_A === n,
+    };
+  });
 }
 
 /**
