@@ -19,8 +19,8 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type PairedTests, pairedTests } from '../src/analysis/compare.js';
-import type { RadiusSpace } from '../src/analysis/log.js';
-import { clipRadii, sampleCap } from '../src/analysis/metrics.js';
+import { type RadiusSpace, runCap } from '../src/analysis/log.js';
+import { clipRadii } from '../src/analysis/metrics.js';
 import { loadRuns } from '../src/analysis/runs.js';
 import { renderTable } from '../src/analysis/table.js';
 
@@ -62,8 +62,8 @@ for (const spec of values.pair) {
     const [ra, rb] = space === 'input' ? inputRuns : smoothingRuns;
     const t = pairedTests(ra.outcomes, rb.outcomes, [radius], { intersect: true, names: [a, b], resamples });
     pairedInputs = t.inputs;
-    const common = Math.min(sampleCap(ra.outcomes), sampleCap(rb.outcomes));
-    let capped = 'no input at a cap';
+    const common = Math.min(runCap(ra.log, ra.outcomes, space), runCap(rb.log, rb.outcomes, space));
+    let capped = 'no cap known';
     if (Number.isFinite(common)) {
       const tc = pairedTests(clipRadii(ra.outcomes, common), clipRadii(rb.outcomes, common), [radius], {
         intersect: true,
@@ -113,8 +113,8 @@ process.stdout.write(
         "when the ratio's interval excludes 1, otherwise 'no significant difference'. Paper: what the spec " +
         "(section 2) says the paper reports for the comparison. Last column: the ratio with both runs' radii clipped " +
         'at the lower of their two caps (the radius certified when all n samples vote for the prediction; in ' +
-        "input space Smooth-Reduce's is RS's divided by the resize's norm; read off the logs, so a run where no " +
-        "input was unanimous brings no cap, and 'no input at a cap' means neither did), i.e. without the part of " +
+        "input space Smooth-Reduce's is RS's divided by the resize's norm; read off the logs, or, for a run where " +
+        "no input was unanimous, computed from its manifest's sigma, n and alpha), i.e. without the part of " +
         'the difference that the sample size n decides.',
     },
     'md',

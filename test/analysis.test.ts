@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { comparePaired, comparisonTable } from '../src/analysis/compare.js';
-import { outcomes, readLog, runLabels, spaceDescription } from '../src/analysis/log.js';
+import { outcomes, readLog, runCap, runLabels, spaceDescription } from '../src/analysis/log.js';
 import {
   abstentionRate,
   averageCertifiedRadius,
@@ -263,6 +263,39 @@ describe('metrics', () => {
     assert.deepEqual(clipRadii(input, Infinity), input);
     // logs without count_A / n (Cohen et al.'s) have no known cap
     assert.equal(sampleCap(outcomes(readLog(fixture('run-b.tsv')))), Infinity);
+  });
+
+  it("a run's cap: observed where an input was unanimous, else from the manifest's sigma, n, alpha", () => {
+    const header = 'idx\tlabel\tpredict\tradius\tcorrect\ttime\tpA_lower\tradius_smoothing\tcount_A\tn\n';
+    const rows = (count: number) =>
+      header +
+      `0\t1\t1\t0.5\t1\t1\t0.98\t0.565\t${count}\t10000\n1\t2\t2\t0.3\t1\t1\t0.9\t0.339\t9000\t10000\n`;
+    const manifest = {
+      format: 'smooth-reduce-run',
+      options: { sigma: 0.25, n: 10000, alpha: 0.001 },
+      noiseScale: 1.13,
+    };
+    const split = write('cap-none.tsv', rows(9950));
+    writeFileSync(`${split}.manifest.json`, JSON.stringify(manifest));
+    const log = readLog(split);
+    // reference: 0.25 * scipy.stats.norm.ppf(0.001 ** (1 / 10000)) = 0.7996443786845846
+    close(runCap(log, outcomes(log, 'smoothing'), 'smoothing'), 0.7996443786845846, 1e-9);
+    close(runCap(log, outcomes(log, 'input'), 'input'), 0.7996443786845846 / 1.13, 1e-9);
+    // an observed unanimous input decides (it carries the float deductions the formula leaves out)
+    const unanimous = write(
+      'cap-one.tsv',
+      rows(10000).replace('\t0.5\t1\t1\t0.98\t0.565', '\t0.7076\t1\t1\t0.9993\t0.7996'),
+    );
+    writeFileSync(`${unanimous}.manifest.json`, JSON.stringify(manifest));
+    const one = readLog(unanimous);
+    assert.equal(runCap(one, outcomes(one), 'input'), 0.7076);
+    // no manifest (or a per-input norm: random patches) and no unanimous input: unknown
+    const bare = readLog(write('cap-bare.tsv', rows(9950)));
+    assert.equal(runCap(bare, outcomes(bare), 'input'), Infinity);
+    writeFileSync(`${split}.manifest.json`, JSON.stringify({ ...manifest, noiseScale: null }));
+    const random = readLog(split);
+    assert.equal(runCap(random, outcomes(random), 'input'), Infinity);
+    close(runCap(random, outcomes(random, 'smoothing'), 'smoothing'), 0.7996443786845846, 1e-9);
   });
 
   it('PREDICT logs: clean accuracy only', () => {

@@ -5,9 +5,10 @@
  */
 import { basename } from 'node:path';
 import { UsageError } from '../core/errors.js';
+import { certifiedRadius, clopperPearsonLower } from '../core/stats.js';
 import { type RunManifest, manifestBeside } from '../io/manifest.js';
 import { type ParsedLog, readLogFile } from '../io/tsv-log.js';
-import type { Outcome } from './metrics.js';
+import { type Outcome, sampleCap } from './metrics.js';
 
 /** Which radius a log's numbers are analysed in: `radius` (input space) or `radius_smoothing`. */
 export type RadiusSpace = 'input' | 'smoothing';
@@ -106,4 +107,25 @@ export function spaceDescription(logs: Pick<CertificationLog, 'manifest'>[], spa
     ...new Set(logs.map((l) => l.manifest?.smoothingSpace).filter((s) => typeof s === 'string')),
   ];
   return named.length === 1 ? `smoothing space: ${named[0]}` : 'smoothing space';
+}
+
+/**
+ * The sample-size cap of a log's run in `space`: the smallest radius of a unanimous input
+ * (`sampleCap`), or, where no input was unanimous, the cap the manifest implies: sigma times the
+ * normal quantile of the Clopper-Pearson bound at n of n (alpha^(1/n)), in input space divided by
+ * the reducer's norm bound. That bound leaves out the per-input float deductions, so it is an upper
+ * bound on any radius the run can certify (too high by a relative 1e-5 at most). Infinity when
+ * neither is known (no unanimous input and a manifest without sigma, n, alpha or a fixed norm).
+ */
+export function runCap(log: CertificationLog, runOutcomes: readonly Outcome[], space: RadiusSpace): number {
+  const observed = sampleCap(runOutcomes);
+  if (Number.isFinite(observed)) return observed;
+  const options = log.manifest?.options ?? {};
+  const { sigma, alpha } = options;
+  const n = Math.max(0, ...runOutcomes.map((o) => o.samples ?? 0));
+  const scale = space === 'smoothing' ? 1 : log.manifest?.noiseScale;
+  if (typeof sigma !== 'number' || typeof alpha !== 'number' || n === 0 || typeof scale !== 'number') {
+    return Infinity;
+  }
+  return certifiedRadius(sigma, clopperPearsonLower(n, n, alpha)) / scale;
 }

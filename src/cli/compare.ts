@@ -1,7 +1,8 @@
 /** `smooth-reduce compare <logA> <logB>`: paired comparison of two runs on the same inputs. */
 import type { Command } from 'commander';
 import { comparePaired, comparisonTable, pairedTests } from '../analysis/compare.js';
-import { clipRadii, sampleCap } from '../analysis/metrics.js';
+import { runCap } from '../analysis/log.js';
+import { clipRadii } from '../analysis/metrics.js';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED } from '../analysis/statistics.js';
 import { parseTableFormat } from '../analysis/table.js';
 import { DEFAULT_RADII } from './analyze.js';
@@ -67,9 +68,11 @@ export function register(program: Command, streams: OutputStreams): void {
     let [outA, outB] = [a.outcomes, b.outcomes];
     let space = loaded.spaceDescription;
     if (opts.commonCap) {
-      const cap = Math.min(sampleCap(outA), sampleCap(outB));
+      const cap = Math.min(runCap(a.log, outA, loaded.space), runCap(b.log, outB, loaded.space));
       if (!Number.isFinite(cap)) {
-        throw new UsageError('--common-cap: neither log has an input where count_A = n, so no cap is known');
+        throw new UsageError(
+          '--common-cap: neither log has an input where count_A = n nor a manifest giving sigma, n and alpha, so no cap is known',
+        );
       }
       [outA, outB] = [clipRadii(outA, cap), clipRadii(outB, cap)];
       space += `; radii clipped at the lower sample-size cap, ${cap.toPrecision(4)}`;
