@@ -185,6 +185,44 @@ describe('queue: one run over many workers', { skip: redisMissing ?? false }, ()
     await closeWorkers();
   });
 
+  it('companion runs (--also) travel with the run: each log is the local one, and resumes on its own', async () => {
+    const mean9 = ['--method', 'mean', '--resize', '32', '--stride', '2'];
+    const local = join(tmp, 'also-local.tsv');
+    const localMax = join(tmp, 'also-local-max.tsv');
+    const l = await cliInProcess([
+      ...certifyArgs(local, ...mean9, '--threads', '1', '--also', `out=${localMax},method=max`),
+    ]);
+    assert.equal(l.code, 0, l.stderr);
+    const out = join(tmp, 'also.tsv');
+    const max = join(tmp, 'also-max.tsv');
+    const queued = () =>
+      cliInProcess([
+        ...certifyArgs(out, ...mean9, '--also', `out=${max},method=max`),
+        '--queue',
+        server.url,
+        '--chunk',
+        '4',
+      ]);
+    await inProcessWorker('both');
+    const r = await queued();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(withoutTime(out), withoutTime(local));
+    assert.equal(withoutTime(max), withoutTime(localMax));
+    const manifest = readManifest(`${max}.manifest.json`);
+    assert.ok(manifest.finished, 'the companion is finished');
+    assert.equal(manifest.execution.device, 'queue workers');
+    assert.equal(manifest.queue?.workers.both.inputs, TOTAL);
+    // the companion's log lost: only it gets the inputs again; the run's own log is left alone
+    const own = readFileSync(out, 'utf8');
+    rmSync(max);
+    rmSync(`${max}.manifest.json`);
+    const again = await queued();
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(readFileSync(out, 'utf8'), own);
+    assert.equal(withoutTime(max), withoutTime(localMax));
+    await closeWorkers();
+  });
+
   it('Redis restarted mid-run (append-only file on): the run completes, every input once', async () => {
     const out = join(tmp, 'restart.tsv');
     await inProcessWorker('steady');

@@ -253,8 +253,6 @@ async function run(
     parseRedisUrl(flags.queue);
     if (flags.shard)
       throw new UsageError('--shard and --queue do not mix: the queue spreads the run already');
-    if ((flags.also ?? []).length > 0)
-      throw new UsageError('--also does not take --queue yet: run the companions locally or with --shard');
     for (const [name, v] of [
       ['--chunk', flags.chunk],
       ['--attempts', flags.attempts],

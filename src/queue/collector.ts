@@ -8,6 +8,9 @@
  * run's results stream, which stays in Redis until the run is finished; a restarted collector reads
  * the stream from its start and skips the inputs its log already has. Job ids are derived from the
  * run id and the first input, so enqueueing again adds nothing that is already queued.
+ *
+ * Companion runs (`--also`) travel with the run: workers certify them from the same model calls
+ * and send their lines with the run's, and each lands in its own log, as in a local run.
  */
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -21,6 +24,7 @@ import {
   type RunObserver,
   type RunRequest,
   type RunTotals,
+  closeRun,
   finishRun,
   openRun,
   runIdentity,
@@ -99,7 +103,7 @@ export async function runOnQueue(
     run = openRun(req);
     return await collect(run, req, q, { redis, reader, queue, redisName, previousWorkers }, observer);
   } finally {
-    run?.log.close();
+    if (run) closeRun(run);
     await queue.close();
     reader.disconnect();
     redis.disconnect();
@@ -122,10 +126,14 @@ async function collect(
   observer: RunObserver,
 ): Promise<RunTotals> {
   const { redis, reader, queue } = c;
-  const { log, manifest, indices } = run;
+  const { manifest, indices } = run;
+  /** the run's own log first, then its companions' */
+  const logs = [{ out: req.out, log: run.log, manifest }, ...run.companions];
   // the workers choose their device and threads; `queue.workers` says who ran what
-  manifest.execution = { batch: req.options.batch, device: 'queue workers', threads: null };
-  const id = runIdOf(runIdentity(req));
+  for (const r of logs)
+    r.manifest.execution = { ...r.manifest.execution, device: 'queue workers', threads: null };
+  const companions = (req.companions ?? []).map((c) => c.overrides);
+  const id = runIdOf(runIdentity(req), companions);
   const recordKey = keys.run(id);
   const resultsKey = keys.results(id);
   const spec: RunSpec = {
@@ -146,6 +154,7 @@ async function collect(
       description: req.dataset.description,
     },
     options: { ...req.options } as Record<string, unknown>,
+    companions,
   };
   const now = new Date().toISOString();
   await redis
@@ -175,7 +184,7 @@ async function collect(
   for (const [worker, entry] of Object.entries(c.previousWorkers))
     for (const idx of parseIndices(entry.indices)) attribute(worker, idx);
   const saveManifest = () => {
-    manifest.queue = {
+    const record = {
       redis: c.redisName,
       run: id,
       chunk: q.chunk,
@@ -189,32 +198,41 @@ async function collect(
           }),
       ),
     };
-    writeManifest(req.out, manifest);
+    for (const r of logs) {
+      r.manifest.queue = record;
+      writeManifest(r.out, r.manifest);
+    }
   };
 
   const selected = new Set(indices);
-  const done = new Set(indices.filter((i) => log.done.has(i)));
+  const todoAtStart = new Set(run.todo);
+  const done = new Set(indices.filter((i) => !todoAtStart.has(i)));
   const resumed = indices.length - run.todo.length;
   const summary: RunTotals = { total: indices.length, resumed, correct: 0, abstained: 0, seconds: 0 };
-  const header = formatLine(log.columns);
+  const headers = logs.map((r) => formatLine(r.log.columns));
   observer.start(indices.length, resumed, manifest, run.resumed);
   const t0 = performance.now();
   let changed = false;
   // lines are written in selection order, as a local run writes them: a line that arrives early
   // waits here (it is safe in the results stream meanwhile)
-  const pending = new Map<number, string[]>();
+  // (one line per log: the run's own, then its companions'; a log that already holds the input, a
+  // resumed companion, keeps its line)
+  const pending = new Map<number, string[][]>();
+  const append = (idx: number, lines: string[][]) => {
+    for (const [k, r] of logs.entries()) if (!r.log.done.has(idx)) r.log.append(lines[k]);
+  };
   let next = 0;
   const write = (all = false) => {
     for (; next < indices.length; next++) {
       const idx = indices[next];
-      if (log.done.has(idx)) continue;
-      const fields = pending.get(idx);
-      if (!fields) break;
-      log.append(fields);
+      if (!todoAtStart.has(idx)) continue;
+      const lines = pending.get(idx);
+      if (!lines) break;
+      append(idx, lines);
       pending.delete(idx);
     }
     if (all) {
-      for (const fields of pending.values()) log.append(fields);
+      for (const [idx, lines] of pending) append(idx, lines);
       pending.clear();
     }
   };
@@ -226,10 +244,18 @@ async function collect(
     attribute(f.w ?? 'unknown', idx);
     changed = true;
     if (done.has(idx)) return;
+    const texts = [f.l, ...(companions.length > 0 ? (f.c ?? '').split('\n') : [])];
+    if (texts.length !== logs.length)
+      throw new Error(
+        `results of run ${id}: input ${idx} came with ${texts.length - 1} companion line(s), the run has ${companions.length}`,
+      );
     // read by the log's own parser: a malformed line stops the run here, not in the log
-    const parsed = parseLog(header + formatLine([f.l]), `results of run ${id}`);
-    const row = parsed.rows[0];
-    pending.set(idx, rowFields(parsed, row));
+    const parsed = texts.map((text, k) => parseLog(headers[k] + formatLine([text]), `results of run ${id}`));
+    const row = parsed[0].rows[0];
+    pending.set(
+      idx,
+      parsed.map((p) => rowFields(p, p.rows[0])),
+    );
     done.add(idx);
     const event: InputEvent = {
       idx,
@@ -317,6 +343,7 @@ async function collect(
   write(true);
   saveManifest();
   finishRun(run, req.out);
+  for (const c of run.companions) finishRun({ ...run, manifest: c.manifest }, c.out);
   await redis
     .multi()
     .hset(recordKey, { status: 'finished', updated: new Date().toISOString() })

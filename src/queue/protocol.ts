@@ -7,10 +7,12 @@
  * - `smooth-reduce:runs`        sorted set of run ids, by creation time;
  * - `smooth-reduce:run:<id>`    hash: the run's spec, label, total, status, collector, times;
  * - `smooth-reduce:results:<id>` stream: one entry per finished input, `i` (index), `w` (worker),
- *                                `l` (the log line, exactly as a local run writes it).
+ *                                `l` (the log line, exactly as a local run writes it) and, for a
+ *                                run with companions (`--also`), `c` (their lines, in order, one
+ *                                per line).
  *
- * A run id is a hash of everything that decides the log's content (command, certificate options,
- * model sha256, data, selection), so rerunning the same command finds the same run.
+ * A run id is a hash of everything that decides the logs' content (command, certificate options,
+ * model sha256, data, selection, companions), so rerunning the same command finds the same run.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -19,7 +21,8 @@ import type { RunIdentity } from '../io/manifest.js';
 export const PREFIX = 'smooth-reduce';
 export const QUEUE_NAME = 'certify';
 export const JOB_FORMAT = 'smooth-reduce-job';
-export const JOB_VERSION = 1;
+/** 2: runs carry companions (certify --also) and their results a `c` field */
+export const JOB_VERSION = 2;
 
 export const keys = {
   runs: `${PREFIX}:runs`,
@@ -32,6 +35,16 @@ const transform = z.object({
   centerCrop: z.number().int().positive().optional(),
   channels: z.union([z.literal(1), z.literal(3)]).optional(),
 });
+
+/** What a companion run changes of the run's options (CompanionOverrides; certify --also). */
+const companion = z
+  .object({
+    method: z.enum(['rs', 'max', 'mean']).optional(),
+    aggregate: z.enum(['logits', 'softmax']).optional(),
+    stride: z.number().int().positive().optional(),
+    maxPatches: z.number().int().positive().optional(),
+  })
+  .strict();
 
 /** Everything a worker needs to run any input of a run: the same for all its jobs. */
 export const runSpecSchema = z.object({
@@ -53,6 +66,8 @@ export const runSpecSchema = z.object({
   }),
   /** SmoothingOptions, checked by the library's own validator on the worker */
   options: z.record(z.string(), z.unknown()),
+  /** companion runs certified from the same model calls, each a line in the entry's `c` field */
+  companions: z.array(companion),
 });
 export type RunSpec = z.infer<typeof runSpecSchema>;
 
@@ -69,14 +84,18 @@ export type JobPayload = z.infer<typeof jobSchema>;
 /** running; finished (every input in the log); failed (jobs failed for good); cancelled (queue cancel) */
 export type RunStatus = 'running' | 'finished' | 'failed' | 'cancelled';
 
-/** The run id: 16 hex digits of sha256 over what decides the log's content (not paths, not batch). */
-export function runIdOf(identity: RunIdentity): string {
+/**
+ * The run id: 16 hex digits of sha256 over what decides the logs' content (not paths, not batch).
+ * A run without companions has the id it had before companions existed.
+ */
+export function runIdOf(identity: RunIdentity, companions: RunSpec['companions'] = []): string {
   const decisive = {
     command: identity.command,
     options: identity.options,
     model: identity.model.sha256,
     data: identity.data,
     selection: identity.selection,
+    ...(companions.length > 0 ? { companions } : {}),
   };
   return createHash('sha256').update(canonicalJson(decisive)).digest('hex').slice(0, 16);
 }

@@ -104,11 +104,16 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       );
     }
     const classifier = await models.get(spec.model);
-    const key = JSON.stringify([spec.model.sha256, data, spec.options]);
+    const key = JSON.stringify([spec.model.sha256, data, spec.options, spec.companions]);
     let g = smoothers.get(key);
     // a model evicted from the cache and loaded again is a new session
     if (g?.classifier !== classifier) {
-      g = new SmoothedClassifier(classifier, dataset.shape, parseSmoothingOptions(spec.options));
+      g = new SmoothedClassifier(
+        classifier,
+        dataset.shape,
+        parseSmoothingOptions(spec.options),
+        spec.companions,
+      );
       smoothers.set(key, g);
     }
     return { g, dataset };
@@ -130,8 +135,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       // a cancelled or removed run stops after the current input
       if ((await redis.hget(keys.run(p.run), 'status')) !== 'running') break;
       const input = await dataset.get(idx);
-      const { fields } = await evaluateInput(p.spec.command, g, input);
-      await redis.xadd(keys.results(p.run), '*', 'i', String(idx), 'w', name, 'l', fields.join('\t'));
+      const { fields, companionFields } = await evaluateInput(p.spec.command, g, input);
+      const lines = ['l', fields.join('\t')];
+      if (companionFields.length > 0) lines.push('c', companionFields.map((f) => f.join('\t')).join('\n'));
+      await redis.xadd(keys.results(p.run), '*', 'i', String(idx), 'w', name, ...lines);
       done++;
       await job.updateProgress(done);
     }
