@@ -120,6 +120,43 @@ test('video runs resume, and shards merge into the single run', { skip }, async 
   assert.match(refused.stderr, /belongs to another run/);
 });
 
+test(
+  'companion runs (--also) on video: a subset of the windows, another reduction, each log as alone',
+  { skip },
+  async () => {
+    const base = ['--window-stride', '4', '--max', '6'];
+    const companions: [string, string, string[]][] = [
+      ['also-max.tsv', 'method=max', ['--method', 'max']],
+      ['also-w8.tsv', 'window-stride=8', ['--method', 'mean', '--window-stride', '8']],
+      ['also-max3.tsv', 'method=max,max-windows=3', ['--method', 'max', '--max-windows', '3']],
+    ];
+    const also = companions.flatMap(([out, spec]) => ['--also', `out=${join(dir, out)},${spec}`]);
+    const r = await run('also-mean.tsv', '--method', 'mean', ...base, ...also);
+    assert.equal(r.code, 0, r.stderr);
+    for (const [out, , alone] of companions) {
+      const single = await run(`alone-${out}`, ...base, ...alone);
+      assert.equal(single.code, 0, single.stderr);
+      assert.equal(withoutTime(join(dir, out)), withoutTime(join(dir, `alone-${out}`)), out);
+      const manifest = JSON.parse(readFileSync(join(dir, `${out}.manifest.json`), 'utf8'));
+      assert.equal(manifest.skipped[0].idx, 4, `${out}: the broken clip is recorded in the companion too`);
+    }
+    const refusals: [string[], RegExp][] = [
+      [['--noise', 'uncorrelated', '--also', `out=${join(dir, 'x.tsv')},method=max`], /--noise correlated/],
+      [
+        ['--also', `out=${join(dir, 'x.tsv')},window-stride=6`],
+        /reads the window at frame 6, which the run's own windows/,
+      ],
+      [['--also', `out=${join(dir, 'x.tsv')},stride=4`], /sets stride, which applies to images only/],
+    ];
+    for (const [args, re] of refusals) {
+      const bad = await run('also-bad.tsv', '--method', 'mean', ...base, ...args);
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.match(bad.stderr, re);
+      assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+    }
+  },
+);
+
 test('bad video input is refused with one line before any sampling', { skip }, async () => {
   const noVideos = join(dir, 'no-videos');
   mkdirSync(join(noVideos, 'a'), { recursive: true });

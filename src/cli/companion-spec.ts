@@ -1,5 +1,6 @@
 /**
- * `certify --also out=LOG[,method=max|mean][,aggregate=logits|softmax][,stride=S][,max-patches=K]`:
+ * `certify --also out=LOG[,method=max|mean][,aggregate=logits|softmax][,stride=S][,max-patches=K]`
+ * (video: `[,window-stride=S][,max-windows=K]`):
  * a companion run certified from the same model calls as the run's own (src/reduce/companions.ts).
  * Options not named are the run's own.
  */
@@ -11,7 +12,7 @@ export interface CompanionSpec {
   out: string;
 }
 
-const KEYS = ['out', 'method', 'aggregate', 'stride', 'max-patches'];
+const KEYS = ['out', 'method', 'aggregate', 'stride', 'max-patches', 'window-stride', 'max-windows'];
 
 function positive(key: string, value: string): number {
   if (!/^[1-9]\d*$/.test(value))
@@ -43,7 +44,9 @@ export function parseCompanionSpec(spec: string, previous: CompanionSpec[] = [])
     else if (key === 'method') overrides.method = choice(key, value, ['max', 'mean'] as const);
     else if (key === 'aggregate') overrides.aggregate = choice(key, value, ['logits', 'softmax'] as const);
     else if (key === 'stride') overrides.stride = positive(key, value);
-    else overrides.maxPatches = positive(key, value);
+    else if (key === 'max-patches') overrides.maxPatches = positive(key, value);
+    else if (key === 'window-stride') overrides.windowStride = positive(key, value);
+    else overrides.maxWindows = positive(key, value);
   }
   if (out === undefined) throw new InvalidArgumentError('needs out=LOG, the companion log');
   return [...previous, { overrides, out }];

@@ -472,7 +472,7 @@ export function buildProgram(streams: OutputStreams = defaultStreams): Command {
     )
     .option(
       '--also <spec>',
-      'Smooth-Reduce: also certify another reduction of the same patch outputs, from the same model calls, into its own log: out=LOG[,method=max|mean][,aggregate=logits|softmax][,stride=S][,max-patches=K] (repeatable; a subset of the patches only)',
+      'Smooth-Reduce: also certify another reduction of the same patch (or window) outputs, from the same model calls, into its own log: out=LOG[,method=max|mean][,aggregate=logits|softmax][,stride=S][,max-patches=K] (video: [,window-stride=S][,max-windows=K]) (repeatable; a subset of the patches or windows only)',
       parseCompanionSpec,
       [],
     )
