@@ -18,9 +18,10 @@ logfile() {
   fi
 }
 
-# [TITLE=... LEGEND=corner COMMON=1] table <name> <radii> <run>:<label>...   (input space, then smoothing
+# [TITLE=... LEGEND=corner COMMON=1 GROUP=k] table <name> <radii> <run>:<label>...   (input space, then smoothing
 # space; only input space when a run is an outside log without smoothing-space radii, e.g. Cohen et
-# al.'s RS, where the two spaces are the same; COMMON=1: only the inputs every run has)
+# al.'s RS, where the two spaces are the same; COMMON=1: only the inputs every run has; GROUP=k: runs
+# in consecutive groups of k share a colour in the figures)
 table() {
   local name="$1" radii="$2"
   shift 2
@@ -38,12 +39,12 @@ table() {
   [ ${#files[@]} -gt 0 ] || return 0
   "${cli[@]}" analyze "${files[@]}" "${labels[@]}" "${common[@]}" --radii "$radii" > "docs/results/tables/$name.md"
   "${cli[@]}" plot "${files[@]}" "${labels[@]}" "${common[@]}" --out "docs/results/$name.png" \
-    --legend "${LEGEND:-bottom-left}" --title "$TITLE" > /dev/null
+    --legend "${LEGEND:-bottom-left}" --group "${GROUP:-1}" --title "$TITLE" > /dev/null
   if [ "$outside" = 0 ]; then
     "${cli[@]}" analyze "${files[@]}" "${labels[@]}" "${common[@]}" --radii "$radii" --space smoothing \
       > "docs/results/tables/$name-smoothing.md"
     "${cli[@]}" plot "${files[@]}" "${labels[@]}" "${common[@]}" --out "docs/results/$name-smoothing.png" \
-      --space smoothing --legend "${LEGEND:-bottom-left}" --title "$TITLE, smoothing space" > /dev/null
+      --space smoothing --legend "${LEGEND:-bottom-left}" --group "${GROUP:-1}" --title "$TITLE, smoothing space" > /dev/null
   fi
   echo "docs/results/tables/$name.md (${#files[@]} runs)"
 }
@@ -84,7 +85,7 @@ TITLE="CIFAR-10, sigma = 0.25: controls (500 images, n = 1,000)" LEGEND=bottom-l
   cifar10-s025-mean9-inputnoise:"Smooth-Mean 9, noise before the resize"
 cohen=../shared/datasets/cohen-smoothing-logs/certify/cifar10/resnet110
 TITLE="CIFAR-10: RS with Cohen et al.'s training recipe, ours (CNN, n = 10,000) and theirs (ResNet-110, n = 100,000)" \
-  LEGEND=top-right table cifar10-cohen-rs 0,0.25,0.5,0.75,1,1.5,2 \
+  LEGEND=top-right GROUP=2 table cifar10-cohen-rs 0,0.25,0.5,0.75,1,1.5,2 \
   cifar10-cohen-s025-rs-n10k:"sigma 0.25, ours" "$cohen/noise_0.25/test/sigma_0.25:sigma 0.25, Cohen et al." \
   cifar10-cohen-s050-rs-n10k:"sigma 0.5, ours" "$cohen/noise_0.50/test/sigma_0.50:sigma 0.5, Cohen et al." \
   cifar10-cohen-s100-rs-n10k:"sigma 1.0, ours" "$cohen/noise_1.00/test/sigma_1.00:sigma 1.0, Cohen et al."

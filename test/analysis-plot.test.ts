@@ -229,6 +229,33 @@ describe('plot: interval bands', () => {
     assert.ok(!('layer' in certifiedAccuracySpec(runs, { xTitle })), 'no bands unless asked');
   });
 
+  it('--group: runs in groups share a colour and differ by dash, under one legend', async () => {
+    const four = ['ours, sigma 0.25', 'theirs, sigma 0.25', 'ours, sigma 0.5', 'theirs, sigma 0.5'].map(
+      (label, i) => ({ label, outcomes: runs[i % 2].outcomes }),
+    );
+    const path = join(tmp, 'grouped.svg');
+    await writePlot(four, path, { xTitle, group: 2 });
+    const svg = readFileSync(path, 'utf8');
+    const strokes = [
+      ...svg.matchAll(
+        /aria-roledescription="line mark" d="[^"]+" stroke="(#[0-9a-f]{6})" stroke-width="2" stroke-dasharray="([^"]+)"/g,
+      ),
+    ].map((m) => [m[1], m[2]]);
+    assert.equal(strokes.length, 4, svg.slice(0, 200));
+    const [a, b, c, d] = strokes;
+    assert.equal(a[0], b[0], 'a group shares its colour');
+    assert.equal(c[0], d[0]);
+    assert.notEqual(a[0], c[0], 'groups differ in colour');
+    assert.notEqual(a[1], b[1], 'within a group, the dash differs');
+    assert.equal(a[1], c[1], 'the same member of each group has the same dash');
+    for (const label of four.map((r) => r.label))
+      assert.equal(svg.split(`>${label}</text>`).length - 1, 1, `${label} once in the legend`);
+    assert.throws(
+      () => certifiedAccuracySpec(four, { xTitle, group: 1.5 }),
+      /--group must be a whole number/,
+    );
+  });
+
   it('drawn in the SVG, in the runs’ colours, with one legend', async () => {
     const path = join(tmp, 'bands.svg');
     await writePlot(runs, path, { xTitle, bands: 0.95 });

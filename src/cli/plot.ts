@@ -18,6 +18,7 @@ interface PlotCliOptions extends LogOptions {
   legend: string;
   bands?: boolean;
   confidence: string;
+  group: string;
 }
 
 export function register(program: Command, streams: OutputStreams): void {
@@ -43,6 +44,11 @@ export function register(program: Command, streams: OutputStreams): void {
       "draw each curve's two-sided Clopper-Pearson interval band (binomial over the log's inputs) in its colour",
     )
     .option('--confidence <level>', 'confidence level of the --bands', '0.95')
+    .option(
+      '--group <k>',
+      "runs in consecutive groups of k share a colour, told apart by dash (e.g. 2: ours and the paper's at each sigma)",
+      '1',
+    )
     .action(async (logs: string[], opts: PlotCliOptions) => {
       // vega, vega-lite and resvg load when a plot is drawn, not when the command line starts
       const { writePlot } = await import('../analysis/plot/figure.js');
@@ -61,6 +67,7 @@ export function register(program: Command, streams: OutputStreams): void {
           scale: parsePositive('--scale', opts.scale),
           legend,
           bands: opts.bands ? confidence : undefined,
+          group: parsePositive('--group', opts.group),
         },
       );
       streams.stderr.write(

@@ -39,7 +39,36 @@ export interface PlotOptions {
    * (e.g. 0.95; binomial over the run's inputs), in the curve's colour; default: no bands
    */
   bands?: number;
+  /**
+   * runs in consecutive groups of this many share a colour and are told apart by their dash (e.g.
+   * ours and the paper's at each sigma: group 2); default: a colour and a dash per run
+   */
+  group?: number;
 }
+
+/** vega's tableau10 scheme, spelled out so that groups of runs can share its colours. */
+const TABLEAU10 = [
+  '#4c78a8',
+  '#f58518',
+  '#e45756',
+  '#72b7b2',
+  '#54a24b',
+  '#eeca3b',
+  '#b279a2',
+  '#ff9da6',
+  '#9d755d',
+  '#bab0ac',
+];
+
+/** Dash patterns of the curves, solid first. */
+const DASHES = [
+  [1, 0],
+  [7, 3],
+  [2, 2],
+  [9, 3, 2, 3],
+  [4, 4],
+  [12, 3, 3, 3, 3, 3],
+];
 
 /** Opacity of the interval bands: light enough to see the other curves through them. */
 export const BAND_OPACITY = 0.15;
@@ -150,7 +179,20 @@ export function certifiedAccuracySpec(runs: readonly PlotRun[], options: PlotOpt
   };
   const yScale = { domain: [0, 1], nice: false };
   const yAxis = { title: 'Certified accuracy', format: '.1f', tickCount: 5 };
-  const color = { field: 'run', type: 'nominal' as const, sort: labels, scale: { scheme: 'tableau10' } };
+  const group = options.group ?? 1;
+  if (!(Number.isInteger(group) && group >= 1 && group <= DASHES.length))
+    throw new UsageError(`--group must be a whole number from 1 to ${DASHES.length}, got ${options.group}`);
+  // one colour per run, or per group of runs; dashes cycle within a group (or over all runs)
+  const color = {
+    field: 'run',
+    type: 'nominal' as const,
+    sort: labels,
+    scale: {
+      domain: labels,
+      range: labels.map((_, i) => TABLEAU10[Math.floor(i / group) % TABLEAU10.length]),
+    },
+  };
+  const dashes = labels.map((_, i) => DASHES[(group > 1 ? i % group : i) % DASHES.length]);
   const order = { field: 'order', type: 'quantitative' as const };
   const line = {
     mark: { type: 'line' as const, interpolate: 'step-after' as const, strokeWidth: 2, clip: true },
@@ -163,16 +205,7 @@ export function certifiedAccuracySpec(runs: readonly PlotRun[], options: PlotOpt
         type: 'nominal' as const,
         sort: labels,
         legend,
-        scale: {
-          range: [
-            [1, 0],
-            [7, 3],
-            [2, 2],
-            [9, 3, 2, 3],
-            [4, 4],
-            [12, 3, 3, 3, 3, 3],
-          ],
-        },
+        scale: { domain: labels, range: dashes },
       },
       order,
     },
