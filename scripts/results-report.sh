@@ -97,8 +97,13 @@ for s in 025 050 100; do
   TITLE="CIFAR-10, sigma = $sigma, Cohen recipe: paired (100 images, n = 10,000)" COMMON=1 \
     table "$c-paired" "$radii" "$c-rs-n10k:RS" "$c-mean9-n10k:Mean 9" "$c-max9-n10k:Max 9" \
     "$c-mean9-softmax-n10k:Mean 9, softmax" "$c-max9-softmax-n10k:Max 9, softmax" "$c-mean4-n10k:Mean 4" \
-    "$c-zoom1-n10k:zoom only (centre patch)" "$c-mean9-inputnoise-n10k:Mean 9, noise before the resize" \
-    "$c-max9-inputnoise-n10k:Max 9, noise before the resize"
+    "$c-zoom1-n10k:zoom only (centre patch)"
+  # the noise before the resize: its own runs, on the images they have so far (a shard at a time)
+  [ -f "$(logfile "$c-mean9-inputnoise-n10k")" ] &&
+    TITLE="CIFAR-10, sigma = $sigma, Cohen recipe: noise before or after the resize (n = 10,000)" COMMON=1 \
+      table "$c-inputnoise" "$radii" "$c-rs-n10k:RS" "$c-mean9-n10k:Mean 9, noise after the resize" \
+      "$c-mean9-inputnoise-n10k:Mean 9, noise before the resize" \
+      "$c-max9-inputnoise-n10k:Max 9, noise before the resize"
   # the paper's claims, paired, with intervals (scripts/paired-table.ts)
   paper=$(awk "BEGIN { print ($s == 25) ? \"1.2x\" : ($s == 50) ? \"1.6x\" : \"2.3x\" }")
   L() { logfile "$c-$1"; }
