@@ -1,11 +1,12 @@
 /**
  * scripts/paired-table.ts, which writes the paper-vs-ours tables of docs/results.md: the ACR ratio
  * and its verdict, one row per radius space (one when the spaces coincide), the ratio with both
- * runs clipped at the lower sample-size cap, and pairs whose logs are missing left out.
+ * runs clipped at the lower sample-size cap, and pairs whose logs are missing left out; and
+ * scripts/check-summary.ts, which checks the hand-written summary's numbers against those tables.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -75,5 +76,41 @@ describe('scripts/paired-table.ts', () => {
     const rows = table(`RS / RS|${rs}|${rs}|`);
     assert.equal(rows.length, 1);
     assert.equal(rows[0][3], 'input = smoothing');
+  });
+});
+
+describe('scripts/check-summary.ts', () => {
+  const check = (doc: string, tables: string) =>
+    spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/check-summary.ts', '--doc', doc, '--tables', tables],
+      {
+        cwd: REPO,
+        encoding: 'utf8',
+      },
+    );
+  const folder = join(tmp, 'tables');
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, 'pairs.md'), '| Mean / RS | .855 [.792, .920] | 1.048 [1.012, 1.089] |\n');
+  const doc = (summary: string) => {
+    const path = join(tmp, 'results.md');
+    writeFileSync(
+      path,
+      `# Results\n\n## Summary\n\n${summary}\n\n## Details\n\n.111 [.000, .222] is not checked here\n`,
+    );
+    return path;
+  };
+
+  it('passes when every number with an interval in the summary is in a table', () => {
+    const r = check(doc('| Mean / RS | .855 [.792, .920]; Mean / Max 1.048 [1.012, 1.089] |'), folder);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /2 of 2 numbers/);
+  });
+
+  it('names a number that no table has, with its line, and fails', () => {
+    const r = check(doc('Mean / RS .817 [.737, .897] (a stale copy)'), folder);
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /results\.md:5: \.817 \[\.737, \.897\]/);
+    assert.match(r.stdout, /0 of 1 numbers/);
   });
 });
