@@ -6,7 +6,7 @@
  * idx over the inputs both runs have (a 500-image RS run pairs with 100-image runs on its subset).
  *
  *   node --import tsx scripts/paired-table.ts --radius 0.25 \
- *       --pair 'sigma 0.25: Smooth-Mean / RS|A.tsv|B.tsv|1.2x (vs SmoothAdv)' ...
+ *       --pair 'sigma 0.25: Smooth-Mean / RS|A.tsv|B.tsv|1.2x (vs SmoothAdv)' ... [--note-title paper]
  *
  * The last column asks whether the sample size decides the comparison: with n samples no input can
  * be certified beyond a cap (every sample votes for the class), and in input space Smooth-Reduce's
@@ -29,6 +29,8 @@ const { values } = parseArgs({
     pair: { type: 'string', multiple: true, default: [] },
     radius: { type: 'string', default: '0.25' },
     resamples: { type: 'string', default: '10000' },
+    // the title of the column of each pair's fourth field (what the paper reports, by default)
+    'note-title': { type: 'string', default: 'paper' },
   },
 });
 const radius = Number(values.radius);
@@ -100,7 +102,7 @@ process.stdout.write(
         { title: 'ACR ratio [95 %]', align: 'left' },
         { title: `certified at r = ${radius}: A / B, A - B [95 %]`, align: 'left' },
         { title: 'abstain A / B (McNemar p)', align: 'left' },
-        { title: 'paper', align: 'left' },
+        { title: values['note-title'], align: 'left' },
         { title: 'verdict (ACR ratio interval)', align: 'left' },
         { title: 'ACR ratio, both clipped at the lower cap [95 %]', align: 'left' },
       ],
@@ -110,8 +112,11 @@ process.stdout.write(
         `with its 95 % paired percentile bootstrap interval (${resamples} resamples of the inputs, seed 1); ` +
         `A - B: difference of certified accuracy at r = ${radius} (that radius space) with its paired interval; ` +
         "McNemar p: exact two-sided test on the images where only one run abstains. Verdict: 'A higher' / 'A lower' " +
-        "when the ratio's interval excludes 1, otherwise 'no significant difference'. Paper: what the spec " +
-        "(section 2) says the paper reports for the comparison. Last column: the ratio with both runs' radii clipped " +
+        "when the ratio's interval excludes 1, otherwise 'no significant difference'. " +
+        (values['note-title'] === 'paper'
+          ? 'Paper: what the spec (section 2) says the paper reports for the comparison. '
+          : '') +
+        "Last column: the ratio with both runs' radii clipped " +
         'at the lower of their two caps (the radius certified when all n samples vote for the prediction; in ' +
         "input space Smooth-Reduce's is RS's divided by the resize's norm; read off the logs, or, for a run where " +
         "no input was unanimous, computed from its manifest's sigma, n and alpha), i.e. without the part of " +
