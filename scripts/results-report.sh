@@ -112,6 +112,7 @@ for s in 025 050 100; do
     --pair "Smooth-Max 9 / RS|$(L max9-n10k)|$(L rs-n10k)|gains less than Smooth-Mean" \
     --pair "Smooth-Mean 9 / Smooth-Max 9|$(L mean9-n10k)|$(L max9-n10k)|Mean > Max" \
     --pair "Smooth-Mean 9, noise before the resize / RS|$(L mean9-inputnoise-n10k)|$(L rs-n10k)|(control, ours)" \
+    --pair "Smooth-Max 9, noise before the resize / RS|$(L max9-inputnoise-n10k)|$(L rs-n10k)|(control, ours)" \
     --pair "Smooth-Mean 9 / zoom only|$(L mean9-n10k)|$(L zoom1-n10k)|(control, ours: the patches beyond the zoom)" \
     --pair "zoom only / RS|$(L zoom1-n10k)|$(L rs-n10k)|(control, ours: the zoom without the patches)" \
     --pair "Smooth-Mean 9, softmax / logits|$(L mean9-softmax-n10k)|$(L mean9-n10k)|(the research code has both)" \
