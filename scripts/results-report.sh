@@ -18,6 +18,15 @@ logfile() {
   fi
 }
 
+# pairs <table> <scripts/paired-table.ts arguments...>: docs/results/tables/<table>.md, or no file
+# when none of the pairs' logs exist yet
+pairs() {
+  local name="$1"
+  shift
+  node --import tsx scripts/paired-table.ts "$@" > "docs/results/tables/$name.md"
+  [ -s "docs/results/tables/$name.md" ] || rm "docs/results/tables/$name.md"
+}
+
 # [TITLE=... LEGEND=corner COMMON=1 GROUP=k] table <name> <radii> <run>:<label>...   (input space, then smoothing
 # space; only input space when a run is an outside log without smoothing-space radii, e.g. Cohen et
 # al.'s RS, where the two spaces are the same; COMMON=1: only the inputs every run has; GROUP=k: runs
@@ -107,7 +116,7 @@ for s in 025 050 100; do
   # the paper's claims, paired, with intervals (scripts/paired-table.ts)
   paper=$(awk "BEGIN { print ($s == 25) ? \"1.2x\" : ($s == 50) ? \"1.6x\" : \"2.3x\" }")
   L() { logfile "$c-$1"; }
-  node --import tsx scripts/paired-table.ts --radius "$sigma" \
+  pairs "$c-paper" --radius "$sigma" \
     --pair "Smooth-Mean 9 / RS|$(L mean9-n10k)|$(L rs-n10k)|$paper of SmoothAdv's ACR (off-the-shelf models); MACER + Mean: 1.6x / 2.3x / 3.9x at sigma .25 / .5 / 1" \
     --pair "Smooth-Max 9 / RS|$(L max9-n10k)|$(L rs-n10k)|gains less than Smooth-Mean" \
     --pair "Smooth-Mean 9 / Smooth-Max 9|$(L mean9-n10k)|$(L max9-n10k)|Mean > Max" \
@@ -115,9 +124,7 @@ for s in 025 050 100; do
     --pair "Smooth-Max 9, noise before the resize / RS|$(L max9-inputnoise-n10k)|$(L rs-n10k)|(control, ours)" \
     --pair "Smooth-Mean 9 / zoom only|$(L mean9-n10k)|$(L zoom1-n10k)|(control, ours: the patches beyond the zoom)" \
     --pair "zoom only / RS|$(L zoom1-n10k)|$(L rs-n10k)|(control, ours: the zoom without the patches)" \
-    --pair "Smooth-Mean 9, softmax / logits|$(L mean9-softmax-n10k)|$(L mean9-n10k)|(the research code has both)" \
-    > "docs/results/tables/$c-paper.md"
-  [ -s "docs/results/tables/$c-paper.md" ] || rm "docs/results/tables/$c-paper.md"
+    --pair "Smooth-Mean 9, softmax / logits|$(L mean9-softmax-n10k)|$(L mean9-n10k)|(the research code has both)"
 done
 # n = 100,000 on 20 of the images (results.sh 14.), beside the n = 10,000 runs on the same 20
 c=cifar10-cohen-s025
@@ -125,38 +132,32 @@ c=cifar10-cohen-s025
   TITLE="CIFAR-10, sigma = 0.25, Cohen recipe: n = 100,000 vs 10,000 (the same 20 images)" COMMON=1 \
     table "$c-n100k" 0,0.25,0.5,0.75,0.9 "$c-rs-n100k:RS, n = 100,000" "$c-mean9-n100k:Mean 9, n = 100,000" \
     "$c-max9-n100k:Max 9, n = 100,000" "$c-rs-n10k:RS, n = 10,000" "$c-mean9-n10k:Mean 9, n = 10,000"
-node --import tsx scripts/paired-table.ts --radius 0.25 \
+pairs "$c-n100k-paper" --radius 0.25 \
   --pair "Smooth-Mean 9 / RS, n = 100,000|$(logfile "$c-mean9-n100k")|$(logfile "$c-rs-n100k")|1.2x of SmoothAdv's ACR" \
-  --pair "Smooth-Max 9 / RS, n = 100,000|$(logfile "$c-max9-n100k")|$(logfile "$c-rs-n100k")|gains less than Smooth-Mean" \
-  > "docs/results/tables/$c-n100k-paper.md"
-[ -s "docs/results/tables/$c-n100k-paper.md" ] || rm "docs/results/tables/$c-n100k-paper.md"
+  --pair "Smooth-Max 9 / RS, n = 100,000|$(logfile "$c-max9-n100k")|$(logfile "$c-rs-n100k")|gains less than Smooth-Mean"
 TITLE="CIFAR-10, sigma = 0.25, Cohen recipe: number of patches (100 images, n = 1,000)" \
   table cifar10-cohen-s025-patches 0,0.125,0.25,0.375,0.5 \
   cifar10-cohen-s025-zoom1:"1 patch (zoom only)" cifar10-cohen-s025-mean4:"Mean 4" \
   cifar10-cohen-s025-mean9:"Mean 9" cifar10-cohen-s025-mean25:"Mean 25" cifar10-cohen-s025-max25:"Max 25"
 P="$logs/cifar10-cohen-s025"
-node --import tsx scripts/paired-table.ts --radius 0.25 \
+pairs "cifar10-cohen-s025-patches-paper" --radius 0.25 \
   --pair "Mean 25 / Mean 9|$P-mean25.tsv|$P-mean9.tsv|" \
   --pair "Mean 25 / Mean 4|$P-mean25.tsv|$P-mean4.tsv|" \
   --pair "Mean 25 / 1 patch (zoom only)|$P-mean25.tsv|$P-zoom1.tsv|" \
   --pair "Mean 9 / 1 patch (zoom only)|$P-mean9.tsv|$P-zoom1.tsv|" \
-  --pair "Mean 25 / Max 25|$P-mean25.tsv|$P-max25.tsv|Mean > Max" \
-  > docs/results/tables/cifar10-cohen-s025-patches-paper.md
-[ -s docs/results/tables/cifar10-cohen-s025-patches-paper.md ] || rm docs/results/tables/cifar10-cohen-s025-patches-paper.md
+  --pair "Mean 25 / Max 25|$P-mean25.tsv|$P-max25.tsv|Mean > Max"
 # section 8, the controls on the zoom-trained models, paired (500 images, n = 1,000)
 for d in fmnist cifar10; do
   C="$logs/$d-s025"
-  node --import tsx scripts/paired-table.ts --radius 0.25 --note-title "what it asks" \
+  pairs "$d-s025-controls-paired" --radius 0.25 --note-title "what it asks" \
     --pair "zoom only / RS|$C-zoom1.tsv|$C-rs.tsv|does the zoom alone, without patches, change the certificate?" \
     --pair "Smooth-Mean 9 / zoom only|$C-mean9.tsv|$C-zoom1.tsv|what do the 9 patches add to the zoom?" \
     --pair "Smooth-Mean 9, noise before the resize / RS|$C-mean9-inputnoise.tsv|$C-rs.tsv|with no 1/norm division, does Smooth-Mean beat RS in input space?" \
-    --pair "Smooth-Mean 9, noise before / after the resize|$C-mean9-inputnoise.tsv|$C-mean9.tsv|how much of the input-space gap is the division?" \
-    > "docs/results/tables/$d-s025-controls-paired.md"
-  [ -s "docs/results/tables/$d-s025-controls-paired.md" ] || rm "docs/results/tables/$d-s025-controls-paired.md"
+    --pair "Smooth-Mean 9, noise before / after the resize|$C-mean9-inputnoise.tsv|$C-mean9.tsv|how much of the input-space gap is the division?"
 done
 # the weaker, zoom-trained models (sections 1-8): the same paired table, n = 1,000, 500 images
 L="$logs"
-node --import tsx scripts/paired-table.ts --radius 0.25 \
+pairs zoom-models-paper --radius 0.25 \
   --pair "Fashion-MNIST sigma .12: Mean 9 / RS|$L/fmnist-s012-mean9.tsv|$L/fmnist-s012-rs.tsv|" \
   --pair "Fashion-MNIST sigma .25: Mean 9 / RS|$L/fmnist-s025-mean9.tsv|$L/fmnist-s025-rs.tsv|" \
   --pair "Fashion-MNIST sigma .5: Mean 9 / RS|$L/fmnist-s050-mean9.tsv|$L/fmnist-s050-rs.tsv|" \
@@ -166,12 +167,7 @@ node --import tsx scripts/paired-table.ts --radius 0.25 \
   --pair "Fashion-MNIST sigma .25: Max 9 / RS|$L/fmnist-s025-max9.tsv|$L/fmnist-s025-rs.tsv|less than Mean" \
   --pair "CIFAR-10 sigma .25: Max 9 / RS|$L/cifar10-s025-max9.tsv|$L/cifar10-s025-rs.tsv|less than Mean" \
   --pair "Fashion-MNIST sigma .25: Mean 9 noise before resize / RS|$L/fmnist-s025-mean9-inputnoise.tsv|$L/fmnist-s025-rs.tsv|(control)" \
-  --pair "CIFAR-10 sigma .25: Mean 9 noise before resize / RS|$L/cifar10-s025-mean9-inputnoise.tsv|$L/cifar10-s025-rs.tsv|(control)" \
-  --pair "Fashion-MNIST sigma .25: Mean 9 / zoom only|$L/fmnist-s025-mean9.tsv|$L/fmnist-s025-zoom1.tsv|(control)" \
-  --pair "CIFAR-10 sigma .25: Mean 9 / zoom only|$L/cifar10-s025-mean9.tsv|$L/cifar10-s025-zoom1.tsv|(control)" \
-  --pair "Fashion-MNIST sigma .25: zoom only / RS|$L/fmnist-s025-zoom1.tsv|$L/fmnist-s025-rs.tsv|(control)" \
-  --pair "CIFAR-10 sigma .25: zoom only / RS|$L/cifar10-s025-zoom1.tsv|$L/cifar10-s025-rs.tsv|(control)" \
-  > docs/results/tables/zoom-models-paper.md
+  --pair "CIFAR-10 sigma .25: Mean 9 noise before resize / RS|$L/cifar10-s025-mean9-inputnoise.tsv|$L/cifar10-s025-rs.tsv|(control)"
 
 # Paste every table into docs/results.md between its markers:
 #   <!-- table: NAME -->  ...  <!-- /table -->
