@@ -46,20 +46,6 @@ export interface PlotOptions {
   group?: number;
 }
 
-/** vega's tableau10 scheme, spelled out so that groups of runs can share its colours. */
-const TABLEAU10 = [
-  '#4c78a8',
-  '#f58518',
-  '#e45756',
-  '#72b7b2',
-  '#54a24b',
-  '#eeca3b',
-  '#b279a2',
-  '#ff9da6',
-  '#9d755d',
-  '#bab0ac',
-];
-
 /** Dash patterns of the curves, solid first. */
 const DASHES = [
   [1, 0],
@@ -183,13 +169,14 @@ export function certifiedAccuracySpec(runs: readonly PlotRun[], options: PlotOpt
   if (!(Number.isInteger(group) && group >= 1 && group <= DASHES.length))
     throw new UsageError(`--group must be a whole number from 1 to ${DASHES.length}, got ${options.group}`);
   // one colour per run, or per group of runs; dashes cycle within a group (or over all runs)
+  const palette = vega.scheme('tableau10') as string[];
   const color = {
     field: 'run',
     type: 'nominal' as const,
     sort: labels,
     scale: {
       domain: labels,
-      range: labels.map((_, i) => TABLEAU10[Math.floor(i / group) % TABLEAU10.length]),
+      range: labels.map((_, i) => palette[Math.floor(i / group) % palette.length]),
     },
   };
   const dashes = labels.map((_, i) => DASHES[(group > 1 ? i % group : i) % DASHES.length]);
