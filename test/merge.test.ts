@@ -97,6 +97,32 @@ describe('merge', () => {
     assert.equal(readFileSync(out, 'utf8'), before);
   });
 
+  it("a shard resumed in a second session: its sessions go into the merged manifest's mergedFrom", async () => {
+    // shard 1 as if its first session had stopped after 2 of its 5 inputs
+    const log = readFileSync(path('s1.tsv'), 'utf8').split('\n');
+    writeFileSync(path('r1.tsv'), log.slice(0, 3).join('\n') + '\n');
+    const first = readManifest(path('s1.tsv.manifest.json'));
+    writeFileSync(path('r1.tsv.manifest.json'), JSON.stringify({ ...first, finished: null, lines: null }));
+    await certify(path('r1.tsv'), '--shard', '1/2');
+    const resumed = readManifest(path('r1.tsv.manifest.json'));
+    assert.deepEqual(
+      resumed.earlierSessions?.map((s) => [s.started, s.lines, s.execution.threads]),
+      [[first.started, 2, 1]],
+    );
+    assert.ok(resumed.resumed && resumed.resumed > first.started);
+
+    const out = path('merged-resumed.tsv');
+    const r = await cliInProcess(['merge', path('s0.tsv'), path('r1.tsv'), '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(withoutTime(out), withoutTime(path('single.tsv')));
+    const merged = readManifest(`${out}.manifest.json`);
+    assert.equal(merged.earlierSessions, undefined, "a shard's sessions are not the merged run's");
+    assert.equal(merged.resumed, undefined);
+    assert.equal(merged.mergedFrom?.[0].earlierSessions, undefined, 'shard 0 ran in one session');
+    assert.deepEqual(merged.mergedFrom?.[1].earlierSessions, resumed.earlierSessions);
+    assert.equal(merged.mergedFrom?.[1].resumed, resumed.resumed);
+  });
+
   it('refuses a missing shard, saying which and how many inputs', async () => {
     await mergeError(
       [path('s0.tsv'), '--out', path('m1.tsv')],

@@ -101,6 +101,24 @@ describe('resume', () => {
     assert.ok(done.finished);
     assert.equal(done.lines, TOTAL);
     assert.equal(done.started, manifest.started, 'started is kept from the first session');
+    // every session is on record: the killed ones with the inputs each left, then the last one
+    const sessions = done.earlierSessions ?? [];
+    assert.deepEqual(
+      sessions.map((s) => s.lines),
+      kills,
+      'one earlier session per killed run, with the lines it left',
+    );
+    assert.equal(sessions[0].started, done.started, 'the first session started the run');
+    for (const [k, s] of sessions.entries()) {
+      assert.equal(s.execution.threads, 1, `session ${k}: its threads`);
+      assert.equal(s.machine.cores, done.machine.cores, `session ${k}: its machine`);
+      if (k > 0)
+        assert.ok(s.started > sessions[k - 1].started, `session ${k} started after session ${k - 1}`);
+    }
+    assert.ok(
+      done.resumed && done.resumed > sessions[sessions.length - 1].started,
+      'the last session resumed it',
+    );
   });
 
   it('a finished run run again adds nothing and leaves its log and manifest as they were', async () => {

@@ -66,8 +66,18 @@ export interface RunManifest extends RunIdentity {
     sharedCalls?: string[];
   };
   versions: Record<string, string>;
+  /** the machine of the session that last wrote the log (earlier ones: earlierSessions) */
   machine: { cpu: string; cores: number; memoryGiB: number; platform: string };
+  /** when the run's first session started */
   started: string;
+  /** when the session that last wrote the log resumed it; absent when that session started it */
+  resumed?: string;
+  /**
+   * for a resumed log, the sessions before the last one, oldest first: where and how each ran (a
+   * log may be resumed on another machine, with other threads or versions) and how many inputs the
+   * log held when the next session took over
+   */
+  earlierSessions?: SessionRecord[];
   finished: string | null;
   /** inputs in the log when the run last finished */
   lines: number | null;
@@ -88,9 +98,34 @@ export interface RunManifest extends RunIdentity {
     shard: { index: number; count: number };
     lines: number;
     started: string;
+    resumed?: string;
     finished: string | null;
     machine: RunManifest['machine'];
+    /** the shard's sessions before its last one, when it was resumed */
+    earlierSessions?: SessionRecord[];
   }[];
+}
+
+/** One session of a resumed run (RunManifest.earlierSessions). */
+export interface SessionRecord {
+  started: string;
+  /** inputs in the log when the next session resumed it */
+  lines: number;
+  machine: RunManifest['machine'];
+  execution: RunManifest['execution'];
+  versions: Record<string, string>;
+}
+
+/** The sessions of `previous` (the manifest a resumed log had), with the one that wrote it last. */
+export function sessionsBefore(previous: RunManifest, lines: number): SessionRecord[] {
+  const last: SessionRecord = {
+    started: previous.resumed ?? previous.started,
+    lines,
+    machine: previous.machine,
+    execution: previous.execution,
+    versions: previous.versions,
+  };
+  return [...(previous.earlierSessions ?? []), last];
 }
 
 export function manifestPath(logPath: string): string {

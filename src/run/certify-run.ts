@@ -22,6 +22,7 @@ import {
   manifestBeside,
   identityMismatch,
   machineDescription,
+  sessionsBefore,
   softwareVersions,
   writeManifest,
 } from '../io/manifest.js';
@@ -288,6 +289,7 @@ function describeLog(
   if (previous?.finished && indices.every((i) => log.done.has(i)))
     return { log, manifest: previous, resumed };
   const geometry = smoothed.reducer.geometry;
+  const now = new Date().toISOString();
   const manifest: RunManifest = {
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
@@ -306,7 +308,8 @@ function describeLog(
     },
     versions: softwareVersions(),
     machine: machineDescription(),
-    started: previous?.started ?? new Date().toISOString(),
+    started: previous?.started ?? now,
+    ...(previous ? { resumed: now, earlierSessions: sessionsBefore(previous, log.done.size) } : {}),
     finished: null,
     lines: null,
   };

@@ -202,6 +202,9 @@ export function mergeShards(logs: readonly string[], out: string): MergeResult {
   const manifest: RunManifest = {
     ...first,
     ...unsharded(first),
+    // each shard's sessions are in its mergedFrom entry
+    resumed: undefined,
+    earlierSessions: undefined,
     started: starts[0],
     finished: finishes.every((f) => f !== null) ? finishes.sort()[finishes.length - 1] : null,
     lines: expected.length - skipped.length,
@@ -213,8 +216,10 @@ export function mergeShards(logs: readonly string[], out: string): MergeResult {
         shard: s.shard,
         lines: selectIndices(first.data.size, { ...first.selection, shard: s.shard }).length,
         started: s.manifest.started,
+        ...(s.manifest.resumed ? { resumed: s.manifest.resumed } : {}),
         finished: s.manifest.finished,
         machine: s.manifest.machine,
+        ...(s.manifest.earlierSessions ? { earlierSessions: s.manifest.earlierSessions } : {}),
       })),
   };
   mkdirSync(dirname(out), { recursive: true });
