@@ -2,23 +2,41 @@
  * One run over many workers through a real Redis (redis-server on a free loopback port, in a temp
  * folder): the collected log equals a local run's log apart from `time`; a worker killed with
  * SIGKILL mid-job has its job retried by another; Redis restarted mid-run and a collector killed
- * and restarted still give every input exactly once; a job that keeps failing is reported; bad
+ * and restarted still give every input exactly once; a job that keeps failing is reported; a video
+ * run with a window companion and a broken clip writes the local run's logs and skipped list; bad
  * URLs, unreachable servers, unknown runs and mismatched models are one-line errors.
- * Skipped, with the reason, where redis-server is not installed.
+ * Skipped, with the reason, where redis-server is not installed (the video test: without ffmpeg).
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { findFfmpeg } from '../src/data/ffmpeg.js';
 import { IdxDataset } from '../src/data/idx.js';
 import { readManifest } from '../src/io/manifest.js';
 import { ModelCache } from '../src/queue/model-cache.js';
 import { keys } from '../src/queue/protocol.js';
 import { type RunningWorker, startWorker } from '../src/queue/worker.js';
-import { SAMPLE, cliInProcess, finished, spawnCli, withoutTime, writeCentroidModel } from './helpers/cli.js';
+import {
+  REPO,
+  SAMPLE,
+  cliInProcess,
+  finished,
+  spawnCli,
+  withoutTime,
+  writeCentroidModel,
+} from './helpers/cli.js';
 import { writePng } from './fixtures/data/make.js';
 import { RedisServer, freePort, redisMissing } from './helpers/redis.js';
 
@@ -47,6 +65,18 @@ const certifyArgs = (out: string, ...extra: string[]) => [
   out,
 ];
 const reference = join(tmp, 'local.tsv');
+
+const VIDEO_MODEL = join(REPO, 'models', 'moving-fmnist-c3d-s050');
+const CLIPS = join(REPO, 'data', 'moving-fmnist');
+/** why the video test cannot run here, or false */
+const videoMissing = ((): string | false => {
+  try {
+    findFfmpeg();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return existsSync(join(VIDEO_MODEL, 'model.onnx')) ? false : `no ${VIDEO_MODEL}`;
+})();
 
 /** Unique lines per index, and the indices that appear more than once. */
 function indexCounts(path: string): { indices: number[]; repeated: number[] } {
@@ -222,6 +252,82 @@ describe('queue: one run over many workers', { skip: redisMissing ?? false }, ()
     assert.equal(withoutTime(max), withoutTime(localMax));
     await closeWorkers();
   });
+
+  it(
+    'a video run over the queue (windows, a window companion, a broken clip): logs and skips as a local run',
+    { skip: videoMissing },
+    async () => {
+      // one clip per class and a broken file (idx 2, after left's clip)
+      const clips = join(tmp, 'clips');
+      const picks = [
+        'down/v_down_00000.mp4',
+        'left/v_left_00005.avi',
+        'right/v_right_00006.mp4',
+        'up/v_up_00007.webm',
+      ];
+      for (const p of picks) {
+        mkdirSync(join(clips, p.split('/')[0]), { recursive: true });
+        copyFileSync(join(CLIPS, p), join(clips, p));
+      }
+      writeFileSync(
+        join(clips, 'left', 'v_left_broken.mp4'),
+        readFileSync(join(CLIPS, picks[0])).subarray(0, 300),
+      );
+      const video = (out: string, max: string) => [
+        'certify',
+        '--model',
+        VIDEO_MODEL,
+        '--data',
+        clips,
+        '--sigma',
+        '0.5',
+        '--method',
+        'mean',
+        '--window-stride',
+        '4',
+        '--also',
+        `out=${max},method=max,max-windows=3`,
+        '--n0',
+        '20',
+        '--n',
+        '100',
+        '--batch',
+        '100',
+        '--quiet',
+        '--out',
+        out,
+      ];
+      const [local, localMax] = [join(tmp, 'video-local.tsv'), join(tmp, 'video-local-max.tsv')];
+      const l = await cliInProcess([...video(local, localMax), '--threads', '1']);
+      assert.equal(l.code, 0, l.stderr);
+      const [out, max] = [join(tmp, 'video.tsv'), join(tmp, 'video-max.tsv')];
+      await inProcessWorker('video');
+      const r = await cliInProcess([...video(out, max), '--queue', server.url, '--chunk', '2']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /^smooth-reduce: skipped input 2: .*v_left_broken\.mp4: cannot decode \(/m);
+      assert.equal(withoutTime(out), withoutTime(local));
+      assert.equal(withoutTime(max), withoutTime(localMax));
+      for (const [q, l] of [
+        [out, local],
+        [max, localMax],
+      ]) {
+        const [queued, alone] = [readManifest(`${q}.manifest.json`), readManifest(`${l}.manifest.json`)];
+        assert.deepEqual(
+          queued.skipped,
+          alone.skipped,
+          `${q}: the broken clip is recorded as a local run does`,
+        );
+        assert.ok(queued.finished, `${q} is finished`);
+        assert.equal(queued.lines, 4);
+        assert.equal(
+          queued.queue?.workers.video.inputs,
+          5,
+          'the worker is credited with the clip it could not read too',
+        );
+      }
+      await closeWorkers();
+    },
+  );
 
   it('Redis restarted mid-run (append-only file on): the run completes, every input once', async () => {
     const out = join(tmp, 'restart.tsv');

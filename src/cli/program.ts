@@ -6,7 +6,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { formatShape } from '../core/shape.js';
 import type { Dataset } from '../data/dataset.js';
-import { openDataset } from '../data/open.js';
+import { openDataset, readerOptions } from '../data/open.js';
 import type { DataTransform } from '../io/manifest.js';
 import { type Device, OnnxClassifier } from '../models/onnx-classifier.js';
 import { packageVersion } from '../package-root.js';
@@ -265,10 +265,6 @@ async function run(
     device: flags.queue !== undefined ? 'cpu' : flags.device,
     threads: flags.queue !== undefined ? 1 : flags.threads,
   });
-  if (flags.queue !== undefined && classifier.inputShape.frames !== undefined)
-    throw new UsageError(
-      '--queue does not take video models yet; use --shard and merge to split a video run',
-    );
   const { transform, dataset } = openData(flags, classifier);
   const progress = createProgress({ mode: progressMode(flags, streams.stderr), out: flags.out, streams });
   try {
@@ -392,7 +388,13 @@ function openData(
       centerCrop: flags.centerCrop,
       channels: flags.channels,
     };
-    return { transform, dataset: openDataset(flags.data, { labels: flags.labels, ...transform }) };
+    return {
+      transform,
+      dataset: openDataset(
+        flags.data,
+        readerOptions(transform, flags.labels, { path: classifier.path, channels: model.channels }),
+      ),
+    };
   }
   const imageFlag = (['dataResize', 'centerCrop', 'channels', 'labels'] as const).find(
     (k) => flags[k] !== undefined,
@@ -415,19 +417,8 @@ function openData(
     padFrames: flags.padFrames,
     split: flags.split,
   };
-  const video = {
-    frames,
-    fps,
-    size: transform.size!,
-    channels: model.channels as 1 | 3,
-    pad: flags.padFrames,
-    split: flags.split,
-  };
-  if (model.channels !== 1 && model.channels !== 3)
-    throw new UsageError(
-      `${classifier.path}: video models take 1 (gray) or 3 (RGB) channels, not ${model.channels}`,
-    );
-  return { transform, dataset: openDataset(flags.data, { video }) };
+  const opened = readerOptions(transform, undefined, { path: classifier.path, channels: model.channels });
+  return { transform, dataset: openDataset(flags.data, opened) };
 }
 
 /**

@@ -12,6 +12,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { UsageError } from '../core/errors.js';
+import type { DataTransform } from '../io/manifest.js';
 import { CifarDataset, cifarFolderFile } from './cifar.js';
 import type { Dataset, Input } from './dataset.js';
 import { IdxDataset } from './idx.js';
@@ -29,6 +30,31 @@ export interface OpenOptions {
   channels?: 1 | 3;
   /** clips for a video model: frames, fps, size, channels, padding, split list */
   video?: VideoFolderOptions;
+}
+
+/**
+ * The reader options for a run's data transform (as its manifest records it): clips, when the
+ * transform names frames, in the channels the video model takes; images otherwise. One place, so
+ * that a local run and a queue worker read the same inputs.
+ */
+export function readerOptions(
+  transform: DataTransform,
+  labels: string | undefined,
+  model: { path: string; channels: number },
+): OpenOptions {
+  const { frames, fps, size } = transform;
+  if (frames === undefined) {
+    const { resize, centerCrop, channels } = transform;
+    return { labels, resize, centerCrop, channels };
+  }
+  if (fps === undefined || size === undefined)
+    throw new UsageError('a video data transform needs frames, fps and size');
+  const channels = model.channels;
+  if (channels !== 1 && channels !== 3)
+    throw new UsageError(`${model.path}: video models take 1 (gray) or 3 (RGB) channels, not ${channels}`);
+  return {
+    video: { frames, fps, size, channels, pad: transform.padFrames ?? false, split: transform.split },
+  };
 }
 
 const ARCHIVES: [RegExp, (file: string, dir: string) => string][] = [

@@ -171,6 +171,8 @@ async function collect(
     .zadd(keys.runs, 'NX', Date.now(), id)
     .exec();
 
+  /** inputs the workers could not read (corrupt or short videos): no log line, as in a local run */
+  const skipped: { idx: number; reason: string }[] = [];
   // who ran what: from the previous manifest, then from the results stream
   const byWorker = new Map<string, number[]>();
   const attributed = new Set<number>();
@@ -200,6 +202,7 @@ async function collect(
     };
     for (const r of logs) {
       r.manifest.queue = record;
+      if (skipped.length > 0) r.manifest.skipped = [...skipped].sort((a, b) => a.idx - b.idx);
       writeManifest(r.out, r.manifest);
     }
   };
@@ -217,7 +220,8 @@ async function collect(
   // waits here (it is safe in the results stream meanwhile)
   // (one line per log: the run's own, then its companions'; a log that already holds the input, a
   // resumed companion, keeps its line)
-  const pending = new Map<number, string[][]>();
+  // (null: an input no worker could read, which has no line)
+  const pending = new Map<number, string[][] | null>();
   const append = (idx: number, lines: string[][]) => {
     for (const [k, r] of logs.entries()) if (!r.log.done.has(idx)) r.log.append(lines[k]);
   };
@@ -227,12 +231,12 @@ async function collect(
       const idx = indices[next];
       if (!todoAtStart.has(idx)) continue;
       const lines = pending.get(idx);
-      if (!lines) break;
-      append(idx, lines);
+      if (lines === undefined) break;
+      if (lines) append(idx, lines);
       pending.delete(idx);
     }
     if (all) {
-      for (const [idx, lines] of pending) append(idx, lines);
+      for (const [idx, lines] of pending) if (lines) append(idx, lines);
       pending.clear();
     }
   };
@@ -240,10 +244,17 @@ async function collect(
     const f: Record<string, string> = {};
     for (let k = 0; k + 1 < entry.length; k += 2) f[entry[k]] = entry[k + 1];
     const idx = Number(f.i);
-    if (!selected.has(idx) || typeof f.l !== 'string') return;
+    if (!selected.has(idx) || (typeof f.l !== 'string' && typeof f.s !== 'string')) return;
     attribute(f.w ?? 'unknown', idx);
     changed = true;
     if (done.has(idx)) return;
+    if (typeof f.l !== 'string') {
+      pending.set(idx, null);
+      done.add(idx);
+      skipped.push({ idx, reason: f.s });
+      observer.skip?.(idx, f.s);
+      return;
+    }
     const texts = [f.l, ...(companions.length > 0 ? (f.c ?? '').split('\n') : [])];
     if (texts.length !== logs.length)
       throw new Error(
@@ -342,8 +353,8 @@ async function collect(
   }
   write(true);
   saveManifest();
-  finishRun(run, req.out);
-  for (const c of run.companions) finishRun({ ...run, manifest: c.manifest }, c.out);
+  finishRun(run, req.out, skipped);
+  for (const c of run.companions) finishRun({ ...run, manifest: c.manifest }, c.out, skipped);
   await redis
     .multi()
     .hset(recordKey, { status: 'finished', updated: new Date().toISOString() })

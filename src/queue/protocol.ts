@@ -9,7 +9,8 @@
  * - `smooth-reduce:results:<id>` stream: one entry per finished input, `i` (index), `w` (worker),
  *                                `l` (the log line, exactly as a local run writes it) and, for a
  *                                run with companions (`--also`), `c` (their lines, in order, one
- *                                per line).
+ *                                per line); or, for an input the worker could not read (a corrupt
+ *                                or short video, which a local run skips too), `s` (the reason).
  *
  * A run id is a hash of everything that decides the logs' content (command, certificate options,
  * model sha256, data, selection, companions), so rerunning the same command finds the same run.
@@ -21,8 +22,11 @@ import type { RunIdentity } from '../io/manifest.js';
 export const PREFIX = 'smooth-reduce';
 export const QUEUE_NAME = 'certify';
 export const JOB_FORMAT = 'smooth-reduce-job';
-/** 2: runs carry companions (certify --also) and their results a `c` field */
-export const JOB_VERSION = 2;
+/**
+ * 2: runs carry companions (certify --also) and their results a `c` field; 3: video runs (clip
+ * transform, window companions) and `s` results (an input the worker could not read)
+ */
+export const JOB_VERSION = 3;
 
 export const keys = {
   runs: `${PREFIX}:runs`,
@@ -30,10 +34,16 @@ export const keys = {
   results: (id: string) => `${PREFIX}:results:${id}`,
 };
 
+/** DataTransform: images (resize, centre crop, channels) or clips (frames, fps, size, padding, split) */
 const transform = z.object({
   resize: z.number().int().positive().optional(),
   centerCrop: z.number().int().positive().optional(),
   channels: z.union([z.literal(1), z.literal(3)]).optional(),
+  frames: z.number().int().positive().optional(),
+  fps: z.number().positive().optional(),
+  size: z.number().int().positive().optional(),
+  padFrames: z.boolean().optional(),
+  split: z.string().min(1).optional(),
 });
 
 /** What a companion run changes of the run's options (CompanionOverrides; certify --also). */
@@ -43,6 +53,8 @@ const companion = z
     aggregate: z.enum(['logits', 'softmax']).optional(),
     stride: z.number().int().positive().optional(),
     maxPatches: z.number().int().positive().optional(),
+    windowStride: z.number().int().positive().optional(),
+    maxWindows: z.number().int().positive().optional(),
   })
   .strict();
 

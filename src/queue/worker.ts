@@ -10,9 +10,9 @@
  */
 import { hostname } from 'node:os';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
-import { UsageError } from '../core/errors.js';
+import { InputError, UsageError } from '../core/errors.js';
 import type { Dataset } from '../data/dataset.js';
-import { openDataset } from '../data/open.js';
+import { openDataset, readerOptions } from '../data/open.js';
 import type { Device } from '../models/onnx-classifier.js';
 import { evaluateInput } from '../run/certify-run.js';
 import { parseSmoothingOptions } from '../options.js';
@@ -75,6 +75,29 @@ class Recent<T> {
   }
 }
 
+/**
+ * An input's entry in the results stream: its log line (`l`) and its companions' (`c`), or, for an
+ * input that cannot be read (a corrupt or short video, which a local run skips), the reason (`s`).
+ */
+async function resultFields(
+  command: RunSpec['command'],
+  g: SmoothedClassifier,
+  dataset: Dataset,
+  idx: number,
+): Promise<string[]> {
+  let input;
+  try {
+    input = await dataset.get(idx);
+  } catch (e) {
+    if (e instanceof InputError) return ['s', e.message];
+    throw e;
+  }
+  const { fields, companionFields } = await evaluateInput(command, g, input);
+  const lines = ['l', fields.join('\t')];
+  if (companionFields.length > 0) lines.push('c', companionFields.map((f) => f.join('\t')).join('\n'));
+  return lines;
+}
+
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const name = options.name ?? `${hostname()}:${process.pid}`;
   const lock = (options.lockSeconds ?? 30) * 1000;
@@ -92,10 +115,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   const smoothed = async (spec: RunSpec): Promise<{ g: SmoothedClassifier; dataset: Dataset }> => {
     const { data } = spec;
-    const dataKey = JSON.stringify([data.spec, data.labels, data.transform]);
+    const classifier = await models.get(spec.model);
+    const reader = readerOptions(data.transform, data.labels ?? undefined, {
+      path: classifier.path,
+      channels: classifier.inputShape.channels,
+    });
+    const dataKey = JSON.stringify([data.spec, reader]);
     let dataset = datasets.get(dataKey);
     if (!dataset) {
-      dataset = openDataset(data.spec, { labels: data.labels ?? undefined, ...data.transform });
+      dataset = openDataset(data.spec, reader);
       datasets.set(dataKey, dataset);
     }
     if (dataset.size !== data.size || dataset.description !== data.description) {
@@ -103,7 +131,6 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         `data ${data.spec} here is "${dataset.description}" (${dataset.size} inputs), the run's is "${data.description}" (${data.size})`,
       );
     }
-    const classifier = await models.get(spec.model);
     const key = JSON.stringify([spec.model.sha256, data, spec.options, spec.companions]);
     let g = smoothers.get(key);
     // a model evicted from the cache and loaded again is a new session
@@ -134,11 +161,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     for (const idx of p.indices) {
       // a cancelled or removed run stops after the current input
       if ((await redis.hget(keys.run(p.run), 'status')) !== 'running') break;
-      const input = await dataset.get(idx);
-      const { fields, companionFields } = await evaluateInput(p.spec.command, g, input);
-      const lines = ['l', fields.join('\t')];
-      if (companionFields.length > 0) lines.push('c', companionFields.map((f) => f.join('\t')).join('\n'));
-      await redis.xadd(keys.results(p.run), '*', 'i', String(idx), 'w', name, ...lines);
+      const result = await resultFields(p.spec.command, g, dataset, idx);
+      await redis.xadd(keys.results(p.run), '*', 'i', String(idx), 'w', name, ...result);
       done++;
       await job.updateProgress(done);
     }
