@@ -17,19 +17,10 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { findFfmpeg } from '../src/data/ffmpeg.js';
 import { REPO, SAMPLE, cliInProcess, withoutTime } from './helpers/cli.js';
+import { CLIPS, VIDEO_MODEL as MODEL, clipFolder, videoMissing as skip } from './helpers/video.js';
 
-const MODEL = join(REPO, 'models', 'moving-fmnist-c3d-s050');
-const CLIPS = join(REPO, 'data', 'moving-fmnist');
-let skip: string | false = false;
-try {
-  findFfmpeg();
-} catch (e) {
-  skip = (e as Error).message;
-  console.log(`# skipping video CLI tests: ${skip}`);
-}
-if (!skip && !existsSync(join(MODEL, 'model.onnx'))) skip = `no ${MODEL}`;
+if (skip) console.log(`# skipping video CLI tests: ${skip}`);
 
 const dir = mkdtempSync(join(tmpdir(), 'smooth-reduce-cli-video-'));
 const data = join(dir, 'clips');
@@ -49,12 +40,7 @@ before(() => {
     'up/v_up_00003.mp4',
     'up/v_up_00007.webm',
   ];
-  for (const c of ['down', 'left', 'right', 'up']) mkdirSync(join(data, c), { recursive: true });
-  for (const p of [...picks, ...more]) copyFileSync(join(CLIPS, p), join(data, p));
-  writeFileSync(
-    join(data, 'left', 'v_left_broken.mp4'),
-    readFileSync(join(CLIPS, picks[0])).subarray(0, 300),
-  );
+  clipFolder(data, [...picks, ...more], 'left/v_left_broken.mp4');
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -8,37 +8,21 @@
  * Skipped, with the reason, where redis-server is not installed (the video test: without ffmpeg).
  */
 import assert from 'node:assert/strict';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { findFfmpeg } from '../src/data/ffmpeg.js';
 import { IdxDataset } from '../src/data/idx.js';
 import { readManifest } from '../src/io/manifest.js';
 import { ModelCache } from '../src/queue/model-cache.js';
 import { keys } from '../src/queue/protocol.js';
 import { type RunningWorker, startWorker } from '../src/queue/worker.js';
-import {
-  REPO,
-  SAMPLE,
-  cliInProcess,
-  finished,
-  spawnCli,
-  withoutTime,
-  writeCentroidModel,
-} from './helpers/cli.js';
+import { SAMPLE, cliInProcess, finished, spawnCli, withoutTime, writeCentroidModel } from './helpers/cli.js';
 import { writePng } from './fixtures/data/make.js';
 import { RedisServer, freePort, redisMissing } from './helpers/redis.js';
+import { VIDEO_MODEL, clipFolder, videoMissing } from './helpers/video.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sr-queue-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -65,18 +49,6 @@ const certifyArgs = (out: string, ...extra: string[]) => [
   out,
 ];
 const reference = join(tmp, 'local.tsv');
-
-const VIDEO_MODEL = join(REPO, 'models', 'moving-fmnist-c3d-s050');
-const CLIPS = join(REPO, 'data', 'moving-fmnist');
-/** why the video test cannot run here, or false */
-const videoMissing = ((): string | false => {
-  try {
-    findFfmpeg();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return existsSync(join(VIDEO_MODEL, 'model.onnx')) ? false : `no ${VIDEO_MODEL}`;
-})();
 
 /** Unique lines per index, and the indices that appear more than once. */
 function indexCounts(path: string): { indices: number[]; repeated: number[] } {
@@ -259,19 +231,10 @@ describe('queue: one run over many workers', { skip: redisMissing ?? false }, ()
     async () => {
       // one clip per class and a broken file (idx 2, after left's clip)
       const clips = join(tmp, 'clips');
-      const picks = [
-        'down/v_down_00000.mp4',
-        'left/v_left_00005.avi',
-        'right/v_right_00006.mp4',
-        'up/v_up_00007.webm',
-      ];
-      for (const p of picks) {
-        mkdirSync(join(clips, p.split('/')[0]), { recursive: true });
-        copyFileSync(join(CLIPS, p), join(clips, p));
-      }
-      writeFileSync(
-        join(clips, 'left', 'v_left_broken.mp4'),
-        readFileSync(join(CLIPS, picks[0])).subarray(0, 300),
+      clipFolder(
+        clips,
+        ['down/v_down_00000.mp4', 'left/v_left_00005.avi', 'right/v_right_00006.mp4', 'up/v_up_00007.webm'],
+        'left/v_left_broken.mp4',
       );
       const video = (out: string, max: string) => [
         'certify',
