@@ -260,7 +260,6 @@ export async function predictVotes(
   return { prediction: pValue > p.alpha ? ABSTAIN : cA, pValue, counts };
 }
 
-/** Index of the largest count; ties go to the lowest index (as numpy's argmax). */
 /** CERTIFY's last step: abstain when pA's lower bound is below 1/2, else cA at sigma * PhiInv(pALower). */
 function conclude(
   sigma: number,
@@ -274,6 +273,7 @@ function conclude(
   return { prediction: cA, radius: certifiedRadius(sigma, pALower), pALower, cA, nA, counts, samples };
 }
 
+/** Index of the largest count; ties go to the lowest index (as numpy's argmax). */
 export function argmax(values: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
