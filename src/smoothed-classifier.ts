@@ -214,10 +214,6 @@ export class SmoothedClassifier {
   }
 
   /**
-   * The probability charged for the sampler (d coordinates, each within samplerDeviation of exact
-   * Gaussian noise after the grid): a run-level figure for centres inside the pixel range.
-   */
-  /**
    * Pixels outside the model's range (or NaN) would be clamped by the noise grid or poison every
    * vote: a data set in another scale than the card's is refused rather than certified as garbage.
    */
@@ -237,6 +233,11 @@ export class SmoothedClassifier {
     }
   }
 
+  /**
+   * The probability charged for the sampler on one input (d coordinates, each within
+   * samplerDeviation of exact Gaussian noise after the grid, for values as large as the centre's):
+   * subtracted from pA by CERTIFY, charged to the test by PREDICT.
+   */
   deduction(center: Float32Array): number {
     let maxAbs = 0;
     for (let i = 0; i < center.length; i++) maxAbs = Math.max(maxAbs, Math.abs(center[i]));
@@ -261,7 +262,8 @@ export class SmoothedClassifier {
 
   /** PREDICT (Cohen et al., Pseudocode): the smoothed class, or abstain when the test is not significant. */
   async predict(input: InputToSmooth, hooks: RunHooks = {}): Promise<PredictResult> {
-    return predictVotes(this.voteSource(input, hooks, false).votes, this.options);
+    const { plan, votes } = this.voteSource(input, hooks, false);
+    return predictVotes(votes, { ...this.options, deduction: this.deduction(plan.center) });
   }
 
   /** One input's plan and its votes: noise stream `index` of the run seed, seen through the hooks. */

@@ -15,6 +15,7 @@ import {
   certifyVotes,
   certifyVotesAdaptive,
   predictVotes,
+  SAMPLER_ALPHA_SHARE,
   type VoteSource,
 } from '../src/core/smooth.js';
 import {
@@ -23,6 +24,7 @@ import {
   clopperPearsonUpper,
   phi,
   phiInverse,
+  samplerSlack,
 } from '../src/core/stats.js';
 import type { Classifier } from '../src/models/classifier.js';
 import { Aggregator } from '../src/reduce/aggregate.js';
@@ -154,6 +156,28 @@ describe('core/smooth: PREDICT', () => {
     const p = await predictVotes(scripted([0, 50, 50]), { n: 100, alpha: 0.5 });
     assert.equal(p.prediction, ABSTAIN);
     assert.equal(p.pValue, 1);
+  });
+
+  it("the sampler's deviation is charged: k samples moved from the top class to the runner-up", async () => {
+    // k = 6: scipy.stats.binom.sf(k, 100, 0.01) is 5.3e-4 at k = 5, 7.1e-5 at k = 6 (level 5e-4)
+    assert.equal(samplerSlack(100, 0.01, 0.05 * SAMPLER_ALPHA_SHARE), 6);
+    // scipy: 3 at n = 10,000 and 5 at n = 100,000 for 4.1e-6 per sample (3 x 36 x 36 at sigma .25), level 1e-5
+    assert.equal(samplerSlack(10_000, 4.1e-6, 1e-5), 3);
+    assert.equal(samplerSlack(100_000, 4.1e-6, 1e-5), 5);
+    assert.equal(samplerSlack(100_000, 0, 1e-5), 0);
+    const p = { n: 100, alpha: 0.05, deduction: 0.01 };
+    // 70 vs 30: tested as 64 of 100 (scipy binomtest(64, 100).pvalue = 0.006637) at 0.05 * 0.99
+    const a = await predictVotes(scripted([0, 70, 30]), p);
+    assert.equal(a.prediction, 1);
+    close(a.pValue, 0.006637120515926128, 1e-9);
+    // 62 vs 38: significant without the charge (p = 0.021), not with it (56 of 100)
+    const plain = await predictVotes(scripted([62, 38]), { n: 100, alpha: 0.05 });
+    assert.equal(plain.prediction, 0);
+    const charged = await predictVotes(scripted([62, 38]), p);
+    assert.equal(charged.prediction, ABSTAIN);
+    close(charged.pValue, binomialTwoSidedPValue(56, 100));
+    // 53 vs 47 becomes 47 vs 53: worse than a tie, p = 1
+    assert.equal((await predictVotes(scripted([53, 47]), p)).pValue, 1);
   });
 });
 

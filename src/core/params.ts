@@ -19,6 +19,17 @@ export const alphaSchema = z
   .gt(0, rule('must be in (0, 1)'))
   .lt(1, rule('must be in (0, 1)'));
 
+/**
+ * A bound on the total-variation distance between one noisy sample as drawn and as exact Gaussian
+ * noise would give it (see samplerDeviation in ./rng.ts); 0 for an ideal vote source. CERTIFY
+ * subtracts it from pA's lower bound, PREDICT charges it to its test (samplerSlack in ./stats.ts).
+ */
+const deductionSchema = z
+  .number(rule('must be in [0, 1)'))
+  .min(0, rule('must be in [0, 1)'))
+  .lt(1, rule('must be in [0, 1)'))
+  .default(0);
+
 /** CERTIFY's parameters (smoothing space). */
 export const certifyParamsSchema = z.object({
   /** noise level sigma of the smoothing distribution */
@@ -29,16 +40,8 @@ export const certifyParamsSchema = z.object({
   n: positiveInteger(),
   /** failure probability of the certificate */
   alpha: alphaSchema,
-  /**
-   * probability subtracted from pA's lower bound: a bound on the total-variation distance between
-   * one noisy sample as drawn and as exact Gaussian noise would give it (see samplerDeviation in
-   * ./rng.ts); 0 for an ideal vote source
-   */
-  deduction: z
-    .number(rule('must be in [0, 1)'))
-    .min(0, rule('must be in [0, 1)'))
-    .lt(1, rule('must be in [0, 1)'))
-    .default(0),
+  /** probability subtracted from pA's lower bound for the sampler (deductionSchema) */
+  deduction: deductionSchema,
 });
 
 /** Adaptive CERTIFY's parameters: CERTIFY's, the radius that decides when to stop, the looks. */
@@ -56,7 +59,12 @@ export const inputSpecificParamsSchema = certifyParamsSchema.extend({
 });
 
 /** PREDICT's parameters. */
-export const predictParamsSchema = z.object({ n: positiveInteger(), alpha: alphaSchema });
+export const predictParamsSchema = z.object({
+  n: positiveInteger(),
+  alpha: alphaSchema,
+  /** per-sample bound on the sampler's deviation, charged to the test (deductionSchema) */
+  deduction: deductionSchema,
+});
 
 /** One problem with one option. */
 export interface OptionIssue {

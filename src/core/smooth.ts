@@ -18,6 +18,7 @@ import {
 } from './params.js';
 import {
   binomialTwoSidedPValue,
+  samplerSlack,
   certifiedRadius,
   clopperPearsonLower,
   clopperPearsonUpper,
@@ -245,9 +246,21 @@ export class InputSpecificPlan {
   }
 }
 
+/** The part of PREDICT's alpha spent on the sampler's deviation, when it has one. */
+export const SAMPLER_ALPHA_SHARE = 0.01;
+
 /**
  * PREDICT(f, sigma, x, n, alpha):
  * top two counts nA >= nB on n samples; if BinomPValue(nA, nA + nB, 1/2) > alpha ABSTAIN, else cA.
+ *
+ * With a sampler that deviates from exact Gaussian noise by at most `deduction` per sample (total
+ * variation), couple each drawn sample with an exact one: they differ with probability at most
+ * `deduction`, so with probability at least 1 - alpha * SAMPLER_ALPHA_SHARE at most k =
+ * samplerSlack(...) of the n differ. Then the exact counts have nA' >= nA - k and every other class
+ * at most nB + k, and the binomial p-value only grows as the counts move toward a tie: testing
+ * (nA - k, nB + k) at alpha (1 - SAMPLER_ALPHA_SHARE) returns a class other than the exact-noise
+ * smoothed classifier's with probability at most alpha (Cohen et al.'s Proposition 1 plus the union
+ * bound). With deduction 0 this is Cohen et al.'s PREDICT exactly.
  */
 export async function predictVotes(
   votes: VoteSource,
@@ -256,8 +269,13 @@ export async function predictVotes(
   const p = parseOptions(predictParamsSchema, params);
   const counts = await votes(p.n);
   const [cA, cB] = topTwo(counts);
-  const pValue = binomialTwoSidedPValue(counts[cA], counts[cA] + counts[cB]);
-  return { prediction: pValue > p.alpha ? ABSTAIN : cA, pValue, counts };
+  const share = p.deduction > 0 ? SAMPLER_ALPHA_SHARE : 0;
+  const k = samplerSlack(p.n, p.deduction, p.alpha * share);
+  const nA = counts[cA];
+  const trials = nA + counts[cB];
+  // nA - k <= nB + k: a tie or worse after the charge, never significant
+  const pValue = 2 * (nA - k) <= trials ? 1 : binomialTwoSidedPValue(nA - k, trials);
+  return { prediction: pValue > p.alpha * (1 - share) ? ABSTAIN : cA, pValue, counts };
 }
 
 /** CERTIFY's last step: abstain when pA's lower bound is below 1/2, else cA at sigma * PhiInv(pALower). */

@@ -5,6 +5,7 @@
 import betaQuantile from '@stdlib/stats-base-dists-beta-quantile';
 import normalCdf from '@stdlib/stats-base-dists-normal-cdf';
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
+import binomialCdf from '@stdlib/stats-base-dists-binomial-cdf';
 import binomialTest from '@stdlib/stats-binomial-test';
 
 /**
@@ -64,6 +65,19 @@ export function binomialTwoSidedPValue(successes: number, trials: number): numbe
   checkCounts(successes, trials);
   if (trials === 0) return 1;
   return binomialTest(successes, trials, { p: 0.5, alternative: 'two-sided' }).pValue;
+}
+
+/**
+ * The fewest samples k such that, when each of n independent samples differs from its exact-noise
+ * twin with probability at most `deviation`, more than k differ with probability at most `level`:
+ * the smallest k with P(Bin(n, deviation) > k) <= level (the tail taken 1e-12 larger than computed,
+ * against rounding). 0 when deviation is 0.
+ */
+export function samplerSlack(n: number, deviation: number, level: number): number {
+  if (deviation === 0) return 0;
+  let k = 0;
+  while (k < n && 1 - binomialCdf(k, n, deviation) + 1e-12 > level) k++;
+  return k;
 }
 
 function checkCounts(successes: number, trials: number): void {
