@@ -253,11 +253,16 @@ describe('cli: compare', () => {
         [0.75, { aOnly: 1, bOnly: 0, pValue: 1 }],
       ],
     );
+    // one CSV table: the tests' rows, then the counts' rows, each empty in the other's columns
     const csv = (await run(...args, '--format', 'csv')).out;
-    assert.match(
-      csv,
-      /\nmeasure,A,B,A - B \[95 %\],A - B \[95 %\] low,A - B \[95 %\] high,A only,B only,McNemar p\n/,
+    const lines = csv.trimEnd().split('\n');
+    assert.equal(
+      lines[0],
+      'measure,A,B,A - B [95 %],A - B [95 %] low,A - B [95 %] high,A only,B only,McNemar p,value,fraction of inputs',
     );
+    assert.equal(lines.filter((l) => l.startsWith('measure,')).length, 1, 'one header');
+    assert.ok(lines.includes('A certifies a larger radius,,,,,,,,,3,0.3'), csv);
+    assert.match(lines[1], /^ACR,0\.285,0\.295,-0\.01,/);
   });
 
   it('prints the paired table', async () => {

@@ -17,7 +17,7 @@ import {
   type BootstrapOptions,
   type Interval,
 } from './statistics.js';
-import { percent, renderTable, type Cell, type Column, type TableFormat } from './table.js';
+import { percent, renderTable, type Cell, type Column, type Table, type TableFormat } from './table.js';
 
 export interface PairedComparison {
   /** inputs in both runs (the ones compared) */
@@ -178,22 +178,40 @@ export function comparisonTable(
     `Paired comparison on the same inputs (joined on idx). A = ${labels.a}; B = ${labels.b}. ` +
     `Certified radius = L2 radius (${spaceDescription}) of a correct prediction, 0 when wrong or ` +
     `abstaining; the last row is in the same units.${left}`;
-  const counts = renderTable(
-    {
-      columns: [
-        { title: 'measure', align: 'left' },
-        { title: 'value', digits: 3 },
-        { title: 'fraction of inputs', digits: 3 },
-      ],
-      rows: rows.map((r, i) =>
-        // counts are integers; only the mean radius difference needs decimals
-        i === rows.length - 1 ? r : [r[0], r[1] === null ? null : String(r[1]), r[2]],
-      ),
-      caption,
-    },
-    format,
-  );
-  return tests ? `${counts}\n${pairedTestsTable(tests, labels, format, spaceDescription)}` : counts;
+  const counts: Table = {
+    columns: [
+      { title: 'measure', align: 'left' },
+      { title: 'value', digits: 3 },
+      { title: 'fraction of inputs', digits: 3 },
+    ],
+    rows: rows.map((r, i) =>
+      // counts are integers; only the mean radius difference needs decimals
+      i === rows.length - 1 ? r : [r[0], r[1] === null ? null : String(r[1]), r[2]],
+    ),
+    caption,
+  };
+  if (!tests) return renderTable(counts, format);
+  const testsTable = pairedTestsTableOf(tests, labels, spaceDescription);
+  if (format === 'csv') return renderTable(joinedTable(testsTable, counts), 'csv');
+  return `${renderTable(counts, format)}\n${renderTable(testsTable, format)}`;
+}
+
+/**
+ * Two tables with the same first column (`measure`) as one, for CSV: the first table's rows, then
+ * the second's, under the first's columns followed by the second's; a row is empty in the other
+ * table's columns.
+ */
+function joinedTable(first: Table, second: Table): Table {
+  const [a, b] = [first.columns.length - 1, second.columns.length - 1];
+  const none = (k: number): Cell[] => Array<Cell>(k).fill(null);
+  return {
+    columns: [...first.columns, ...second.columns.slice(1)],
+    rows: [
+      ...first.rows.map((r) => [...r, ...none(b)]),
+      ...second.rows.map((r) => [r[0], ...none(a), ...r.slice(1)]),
+    ],
+    caption: `${first.caption} ${second.caption}`,
+  };
 }
 
 /** A paired difference of means over the compared inputs. */
@@ -329,6 +347,16 @@ export function pairedTestsTable(
   spaceDescription: string,
   digits = 3,
 ): string {
+  return renderTable(pairedTestsTableOf(tests, labels, spaceDescription, digits), format);
+}
+
+/** The paired tests as a table: ACR (and ratio), abstention, certified at each radius. */
+function pairedTestsTableOf(
+  tests: PairedTests,
+  labels: { a: string; b: string },
+  spaceDescription: string,
+  digits = 3,
+): Table {
   const level = percent(tests.confidence);
   const columns: Column[] = [
     { title: 'measure', align: 'left' },
@@ -400,5 +428,5 @@ export function pairedTestsTable(
     `is certified at r; McNemar p: exact two-sided McNemar test on them (binomial at 1/2), bold when ` +
     `p < ${SIGNIFICANCE}. With few discordant inputs the bootstrap interval is rough and the exact test ` +
     `is the one to read.`;
-  return renderTable({ columns, rows, caption }, format);
+  return { columns, rows, caption };
 }
