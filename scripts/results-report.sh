@@ -134,6 +134,7 @@ c=cifar10-cohen-s025
     "$c-max9-n100k:Max 9, n = 100,000" "$c-rs-n10k:RS, n = 10,000" "$c-mean9-n10k:Mean 9, n = 10,000"
 pairs "$c-n100k-paper" --radius 0.25 \
   --pair "RS, n = 100,000 / n = 10,000|$(logfile "$c-rs-n100k")|$(logfile "$c-rs-n10k")|(ours: what the n = 10,000 cap costs RS)" \
+  --pair "Smooth-Mean 9, n = 100,000 / n = 10,000|$(logfile "$c-mean9-n100k")|$(logfile "$c-mean9-n10k")|(ours: what it costs Smooth-Mean)" \
   --pair "Smooth-Mean 9 / RS, n = 100,000|$(logfile "$c-mean9-n100k")|$(logfile "$c-rs-n100k")|1.2x of SmoothAdv's ACR" \
   --pair "Smooth-Max 9 / RS, n = 100,000|$(logfile "$c-max9-n100k")|$(logfile "$c-rs-n100k")|gains less than Smooth-Mean"
 TITLE="CIFAR-10, sigma = 0.25, Cohen recipe: number of patches (100 images, n = 1,000)" \
