@@ -1,6 +1,7 @@
 /**
- * The three statistical primitives of randomized smoothing (Cohen, Rosenfeld, Kolter, ICML 2019),
- * delegated to @stdlib so that their numerics are a well-kept library's, not ours.
+ * The statistical primitives of randomized smoothing (Cohen, Rosenfeld, Kolter, ICML 2019) and of
+ * the sound variants here, delegated to @stdlib so that their numerics are a well-kept library's,
+ * not ours.
  */
 import betaQuantile from '@stdlib/stats-base-dists-beta-quantile';
 import normalCdf from '@stdlib/stats-base-dists-normal-cdf';
