@@ -24,6 +24,7 @@ import {
   predictVotes,
 } from './core/smooth.js';
 import type { Classifier } from './models/classifier.js';
+import { DenoisedClassifier, type Denoising } from './models/denoiser.js';
 import { type SmoothingOptions, defaultSmoothingOptions, parseSmoothingOptions } from './options.js';
 import { type CompanionOverrides, companionAggregates } from './reduce/companions.js';
 import { type Plan, type Reducer, createReducer } from './reduce/reducer.js';
@@ -117,6 +118,11 @@ export class SmoothedClassifier {
   readonly companions: SmoothingOptions[];
   /** patches each companion reduces */
   readonly companionCopies: number[];
+  /**
+   * denoised smoothing (a DenoisedClassifier given): where the denoiser runs, once per noisy sample
+   * in the smoothing space when it takes that image, else on each model input; null without one
+   */
+  readonly denoising: Denoising | null;
 
   /**
    * `options` are checked by parseSmoothingOptions: bad ones throw an OptionsError (a UsageError).
@@ -150,7 +156,10 @@ export class SmoothedClassifier {
     this.grid = noiseGrid([lo, hi], o.sigma);
     const aggregates = companionAggregates(this.reducer, this.companions, inputShape, classifier.inputShape);
     this.companionCopies = aggregates.map((a) => a.patches?.length ?? this.reducer.geometry.copies);
-    this.sampler = new Sampler(classifier, {
+    const denoised = classifier instanceof DenoisedClassifier ? classifier : null;
+    this.denoising = denoised?.denoisingFor(this.reducer.geometry.smoothingShape) ?? null;
+    this.sampler = new Sampler(denoised?.base ?? classifier, {
+      denoise: denoised && this.denoising ? { ...this.denoising, denoiser: denoised.denoiser } : undefined,
       grid: this.grid,
       batch: o.batch,
       callMemory: o.callMemory,

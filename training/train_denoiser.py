@@ -194,7 +194,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     onnx_path = os.path.join(args.out, 'model.onnx')
     torch.onnx.export(denoiser, torch.zeros(2, *shape), onnx_path, input_names=['input'], output_names=['denoised'],
-                      dynamic_axes={'input': {0: 'N'}, 'denoised': {0: 'N'}}, opset_version=args.opset,
+                      dynamic_axes={'input': {0: 'N', 2: 'H', 3: 'W'}, 'denoised': {0: 'N', 2: 'H', 3: 'W'}}, opset_version=args.opset,
                       do_constant_folding=True)
     import onnx
     onnx.checker.check_model(onnx.load(onnx_path), full_check=True)

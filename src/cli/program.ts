@@ -9,6 +9,8 @@ import type { Dataset } from '../data/dataset.js';
 import { openDataset, readerOptions } from '../data/open.js';
 import type { DataTransform } from '../io/manifest.js';
 import { type Device, OnnxClassifier } from '../models/onnx-classifier.js';
+import { DenoisedClassifier } from '../models/denoiser.js';
+import { OnnxDenoiser } from '../models/onnx-denoiser.js';
 import { packageVersion } from '../package-root.js';
 import { RunInterrupted, type RunRequest, runCertification } from '../run/certify-run.js';
 import { parseRedisUrl } from '../queue/connection.js';
@@ -57,6 +59,7 @@ const channelCount = (v: string): 1 | 3 => {
 export interface RunFlags extends Omit<SmoothingOptions, 'adaptiveRadius' | 'sampleLoss' | 'callMemory'> {
   model: string;
   card?: string;
+  denoiser?: string;
   data: string;
   labels?: string;
   dataResize?: number;
@@ -91,6 +94,10 @@ function addRunOptions(cmd: Command): Command {
   return cmd
     .requiredOption('--model <path>', 'ONNX model (model.json model card beside it)')
     .option('--card <path>', 'model card, if not model.json beside the model')
+    .option(
+      '--denoiser <path>',
+      'denoised smoothing: an ONNX denoiser (folder with model.onnx + denoiser card) run on every noisy sample before the model',
+    )
     .requiredOption(
       '--data <path>',
       'data set: IDX images file or folder, CIFAR binary, or folder of class folders',
@@ -265,6 +272,14 @@ async function run(
     device: flags.queue !== undefined ? 'cpu' : flags.device,
     threads: flags.queue !== undefined ? 1 : flags.threads,
   });
+  let denoiser: OnnxDenoiser | null = null;
+  try {
+    denoiser = await loadDenoiser(flags, options, classifier, streams);
+  } catch (e) {
+    await classifier.dispose();
+    throw e;
+  }
+  const smoothed = denoiser ? new DenoisedClassifier(denoiser, classifier) : classifier;
   const { transform, dataset } = openData(flags, classifier);
   const progress = createProgress({ mode: progressMode(flags, streams.stderr), out: flags.out, streams });
   try {
@@ -288,8 +303,9 @@ async function run(
     }
     const request: RunRequest = {
       command,
-      classifier,
+      classifier: smoothed,
       model: classifier,
+      ...(denoiser ? { denoiser } : {}),
       dataset,
       dataSpec: flags.data,
       dataTransform: transform,
@@ -321,8 +337,44 @@ async function run(
     }
   } finally {
     progress.close();
-    await classifier.dispose();
+    await smoothed.dispose();
   }
+}
+
+/**
+ * The denoiser of `--denoiser` (null without one), checked against the classifier, with a warning
+ * line for the mismatches that are allowed but usually unintended: a classifier trained without
+ * noise certified without a denoiser, or a direct denoiser trained for another sigma.
+ */
+async function loadDenoiser(
+  flags: RunFlags,
+  options: SmoothingOptions,
+  classifier: OnnxClassifier,
+  streams: OutputStreams,
+): Promise<OnnxDenoiser | null> {
+  const warn = (line: string) => {
+    if (!flags.quiet) streams.stderr.write(`smooth-reduce: warning: ${line}\n`);
+  };
+  if (flags.denoiser === undefined) {
+    if (classifier.card.training?.sigma === 0)
+      warn(
+        `${classifier.card.name} was trained without noise (card training.sigma 0): under noise it is close to chance and its smoothed classifier certifies little; put a denoiser in front (--denoiser)`,
+      );
+    return null;
+  }
+  if (flags.queue !== undefined)
+    throw new UsageError('--denoiser does not run over --queue yet; run it locally or split it with --shard');
+  const denoiser = await OnnxDenoiser.load(flags.denoiser, {
+    sigma: options.sigma,
+    device: flags.device,
+    threads: flags.threads,
+  });
+  const trained = denoiser.card.sigma;
+  if (denoiser.card.kind === 'direct' && trained !== undefined && trained !== options.sigma)
+    warn(
+      `the denoiser ${denoiser.name} was trained for sigma ${trained}, this run uses sigma ${options.sigma}`,
+    );
+  return denoiser;
 }
 
 /**

@@ -35,6 +35,8 @@ export interface RunIdentity {
   /** every option that changes a certificate (not batch size, threads or display) */
   options: Record<string, unknown>;
   model: { path: string; sha256: string; name: string };
+  /** denoised smoothing: the denoiser run before the model (compared through options.denoiser) */
+  denoiser?: { path: string; sha256: string; name: string };
   data: { spec: string; description: string; size: number; transform?: DataTransform };
   selection: { skip: number; max: number; shard: { index: number; count: number } | null };
 }

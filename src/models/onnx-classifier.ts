@@ -1,15 +1,14 @@
 /**
  * A Classifier backed by ONNX Runtime (onnxruntime-node), with its model card.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 // a namespace import: worker threads under tsx load this module through require(), where a default import is undefined
 import * as ort from 'onnxruntime-node';
 import { UsageError } from '../core/errors.js';
 import { type ClipLayout, type Shape3, formatShape } from '../core/shape.js';
 import type { Classifier } from './classifier.js';
+import { type SessionOptions, firstLine, openSession } from './onnx-session.js';
 import {
   type ModelCard,
   MODEL_CARD_FORMAT,
@@ -19,19 +18,13 @@ import {
   readModelCard,
 } from './model-card.js';
 
-export type Device = 'cpu' | 'cuda';
-
-/** ONNX Runtime intra-op threads accepted (beyond this, ORT's thread pool fails to allocate) */
-const MAX_THREADS = 1024;
+export type { Device } from './onnx-session.js';
 /** inputs in the forward pass that checks a model at load */
 const PROBE_BATCH = 3;
 
-export interface LoadOptions {
+export interface LoadOptions extends SessionOptions {
   /** explicit model card path; default: model.json beside the .onnx file */
   card?: string;
-  device?: Device;
-  /** ONNX Runtime intra-op threads (default: every core Node reports, `os.availableParallelism()`) */
-  threads?: number;
 }
 
 export class OnnxClassifier implements Classifier {
@@ -77,32 +70,7 @@ export class OnnxClassifier implements Classifier {
    * [0, 1] and any normalisation to be inside the graph.
    */
   static async load(modelPath: string, options: LoadOptions = {}): Promise<OnnxClassifier> {
-    const path =
-      existsSync(modelPath) && statSync(modelPath).isDirectory() ? join(modelPath, 'model.onnx') : modelPath;
-    if (!existsSync(path)) throw new UsageError(`no such model: ${path}`);
-    const threads = options.threads ?? availableParallelism();
-    if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)
-      throw new UsageError(`--threads must be an integer in [1, ${MAX_THREADS}], got ${threads}`);
-    const bytes = readFileSync(path);
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
-      executionProviders: [options.device ?? 'cpu'],
-      graphOptimizationLevel: 'all',
-      intraOpNumThreads: threads,
-      // ONNX Runtime's own log lines (multi-line, coloured) would precede our one-line message
-      logSeverityLevel: 4,
-    };
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(bytes, sessionOptions);
-    } catch (e) {
-      const why = firstLine((e as Error).message);
-      if (options.device === 'cuda') {
-        throw new UsageError(
-          `cannot run ${path} on CUDA (${why}); install onnxruntime-node with its CUDA binaries (see README, GPU) or use --device cpu`,
-        );
-      }
-      throw new UsageError(`cannot load ONNX model ${path}: ${why}`);
-    }
+    const { session, path, sha256 } = await openSession(modelPath, options);
     for (const [what, names] of [
       ['inputs', session.inputNames],
       ['outputs', session.outputNames],
@@ -116,12 +84,7 @@ export class OnnxClassifier implements Classifier {
     }
     const cardPath = options.card ?? join(dirname(path), 'model.json');
     const card = existsSync(cardPath) ? readModelCard(cardPath) : await inferCard(session, path);
-    const classifier = new OnnxClassifier(
-      session,
-      card,
-      path,
-      createHash('sha256').update(bytes).digest('hex'),
-    );
+    const classifier = new OnnxClassifier(session, card, path, sha256);
     await classifier.check();
     return classifier;
   }
@@ -251,8 +214,4 @@ async function inferCard(session: ort.InferenceSession, path: string): Promise<M
     },
     classes: Array.from({ length: classes }, (_, i) => String(i)),
   };
-}
-
-function firstLine(s: string): string {
-  return s.split('\n')[0].trim();
 }

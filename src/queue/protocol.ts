@@ -15,7 +15,7 @@
  * A run id is a hash of everything that decides the logs' content (command, certificate options,
  * model sha256, data, selection, companions), so rerunning the same command finds the same run.
  */
-import { createHash } from 'node:crypto';
+import { canonicalJson, sha256Hex } from '../io/json.js';
 import { z } from 'zod';
 import type { RunIdentity } from '../io/manifest.js';
 
@@ -109,19 +109,10 @@ export function runIdOf(identity: RunIdentity, companions: RunSpec['companions']
     selection: identity.selection,
     ...(companions.length > 0 ? { companions } : {}),
   };
-  return createHash('sha256').update(canonicalJson(decisive)).digest('hex').slice(0, 16);
+  return sha256Hex(canonicalJson(decisive)).slice(0, 16);
 }
 
 /** One job per chunk of inputs, named by its first index: adding it again is a no-op in BullMQ. */
 export function jobIdOf(run: string, indices: number[]): string {
   return `${run}-${indices[0]}`;
-}
-
-/** JSON with object keys sorted, so equal values hash equally. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : v,
-  );
 }

@@ -11,6 +11,7 @@
  */
 import { InputError, UsageError } from '../core/errors.js';
 import { SAMPLER } from '../core/rng.js';
+import { formatShape } from '../core/shape.js';
 import { ABSTAIN } from '../core/smooth.js';
 import type { Dataset } from '../data/dataset.js';
 import {
@@ -26,9 +27,12 @@ import {
   softwareVersions,
   writeManifest,
 } from '../io/manifest.js';
+import { canonicalJson, sha256Hex } from '../io/json.js';
 import { TsvLog, certifyFields, logColumns, predictFields } from '../io/tsv-log.js';
 import type { Input } from '../data/dataset.js';
 import type { Classifier } from '../models/classifier.js';
+import type { Denoising } from '../models/denoiser.js';
+import type { DenoiserCard } from '../models/denoiser-card.js';
 import type { ModelCard } from '../models/model-card.js';
 import type { CompanionOverrides } from '../reduce/companions.js';
 import { type SmoothingOptions, SmoothedClassifier } from '../smoothed-classifier.js';
@@ -44,11 +48,20 @@ export interface ModelIdentity {
   card: Pick<ModelCard, 'name'>;
 }
 
+/** What identifies a denoiser (denoised smoothing) in the manifest (an OnnxDenoiser is one). */
+export interface DenoiserIdentity {
+  path: string;
+  sha256: string;
+  card: DenoiserCard;
+}
+
 export interface RunRequest {
   command: 'certify' | 'predict';
   /** any base classifier: ONNX Runtime here, onnxruntime-web, a worker's, a test's */
   classifier: Classifier;
   model: ModelIdentity;
+  /** denoised smoothing: the denoiser inside `classifier` (a DenoisedClassifier), for the manifest */
+  denoiser?: DenoiserIdentity;
   dataset: Dataset;
   dataSpec: string;
   /**
@@ -122,7 +135,17 @@ export interface RunObserver {
   finish(totals: RunTotals): void;
 }
 
-export function describeMethod(o: SmoothingOptions, copies: number, video = false): string {
+export function describeMethod(
+  o: SmoothingOptions,
+  copies: number,
+  video = false,
+  denoiser?: string,
+): string {
+  const label = describeReduction(o, copies, video);
+  return denoiser ? `${label}, denoiser ${denoiser}` : label;
+}
+
+function describeReduction(o: SmoothingOptions, copies: number, video: boolean): string {
   const adaptive =
     o.adaptiveRadius != null
       ? `, adaptive at r=${o.adaptiveRadius}`
@@ -168,11 +191,34 @@ function certificateOptions(o: SmoothingOptions, command: 'certify' | 'predict')
   return base;
 }
 
-/** The run identity of a request: what its manifest must keep for the log to be resumed. */
-export function runIdentity(req: RunRequest): RunIdentity {
+/**
+ * The denoiser's part of the certificate options: the graph, the card and where it runs (a run
+ * resumed with another denoiser, card or placement is refused like any other option change).
+ */
+function denoiserOptions(d: DenoiserIdentity, denoising: Denoising): Record<string, unknown> {
+  return {
+    sha256: d.sha256,
+    cardSha256: sha256Hex(canonicalJson(d.card)),
+    kind: d.card.kind,
+    on: denoising.on,
+    shape: formatShape(denoising.shape),
+  };
+}
+
+/**
+ * The run identity of a request: what its manifest must keep for the log to be resumed.
+ * `denoising`: where the request's denoiser runs (SmoothedClassifier.denoising), when it has one.
+ */
+export function runIdentity(req: RunRequest, denoising: Denoising | null = null): RunIdentity {
+  const options = certificateOptions(req.options, req.command);
+  if (req.denoiser) {
+    if (!denoising)
+      throw new UsageError('a run with a denoiser needs a DenoisedClassifier as its classifier');
+    options.denoiser = denoiserOptions(req.denoiser, denoising);
+  }
   const identity: RunIdentity = {
     command: req.command,
-    options: certificateOptions(req.options, req.command),
+    options,
     model: { path: req.model.path, sha256: req.model.sha256, name: req.model.card.name },
     data: { spec: req.dataSpec, description: req.dataset.description, size: req.dataset.size },
     selection: req.selection,
@@ -182,6 +228,12 @@ export function runIdentity(req: RunRequest): RunIdentity {
     Object.entries(req.dataTransform ?? {}).filter(([, v]) => v !== undefined),
   ) as DataTransform;
   if (Object.keys(transform).length > 0) identity.data.transform = transform;
+  if (req.denoiser)
+    identity.denoiser = {
+      path: req.denoiser.path,
+      sha256: req.denoiser.sha256,
+      name: req.denoiser.card.name,
+    };
   return identity;
 }
 
@@ -250,7 +302,7 @@ function openLog(
   indices: number[],
   sharedCalls: string[],
 ): { log: TsvLog; manifest: RunManifest; resumed: ResumedCounts } {
-  const identity = runIdentity(req);
+  const identity = runIdentity(req, smoothed.denoising);
   const previous = manifestBeside(req.out);
   if (previous) {
     const diff = identityMismatch(previous, identity);
@@ -293,7 +345,12 @@ function describeLog(
   const manifest: RunManifest = {
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
-    label: describeMethod(req.options, copies, req.dataset.shape.frames !== undefined),
+    label: describeMethod(
+      req.options,
+      copies,
+      req.dataset.shape.frames !== undefined,
+      req.denoiser?.card.name,
+    ),
     ...identity,
     radiusSpace: 'input',
     smoothingSpace: geometry.smoothingSpace,

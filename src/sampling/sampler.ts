@@ -16,6 +16,10 @@
  * steps or calls, so `batch` and the call size change no certificate (given a classifier whose
  * outputs do not depend on the call size; ONNX Runtime's CPU kernels are tested for it).
  *
+ * A denoiser (denoised smoothing, ../models/denoiser.ts) runs after the noise: on each noisy sample
+ * before the gather when the smoothing space is an image it takes, else on each model input. Both
+ * are part of the base classifier that is smoothed; the noise drawn is the same either way.
+ *
  * Companion aggregators reduce the same model outputs differently (max and mean, softmax, a subset
  * of the patches): each counts its own votes on the same samples, so one pass over the model gives
  * the counts that separate runs of those configurations would give.
@@ -25,6 +29,7 @@ import { UsageError } from '../core/errors.js';
 import type { GaussianRng, NoiseGrid } from '../core/rng.js';
 import { shapeSize } from '../core/shape.js';
 import type { Classifier } from '../models/classifier.js';
+import type { Denoiser, Denoising } from '../models/denoiser.js';
 import { type AggregateOver, Aggregator, type Reduction } from '../reduce/aggregate.js';
 import type { Plan } from '../reduce/reducer.js';
 import { CallSizer } from './call-size.js';
@@ -47,6 +52,8 @@ export interface SamplerOptions {
   maxCallInputs?: number;
   /** more reductions of the same outputs, each counting its own votes (see votesEach) */
   companions?: readonly CompanionAggregate[];
+  /** denoised smoothing: the denoiser run after the noise, and where (per sample or per model input) */
+  denoise?: Denoising & { denoiser: Denoiser };
 }
 
 /** A reduction of some of a sample's k outputs: `patches` are their indices (all k when absent). */
@@ -61,6 +68,9 @@ export interface CompanionAggregate {
  * size measured once (a warm-up, the first input) serves later samplers on the same model.
  */
 const sizers = new WeakMap<Classifier, Map<string, CallSizer>>();
+/** a number per denoiser, for the sizer key (a denoiser changes the cost and memory of a call) */
+const denoiserIds = new WeakMap<Denoiser, number>();
+let denoisersSeen = 0;
 
 export class Sampler {
   private readonly aggregators: Aggregator[];
@@ -69,6 +79,8 @@ export class Sampler {
   private readonly maxCallInputs: number;
   private callBuffers: [Float32Array, Float32Array] = [new Float32Array(0), new Float32Array(0)];
   private noiseBuffer = new Float32Array(0);
+  /** denoising per sample: the noisy samples of the two calls in flight, before the denoiser */
+  private sampleBuffers: [Float32Array, Float32Array] = [new Float32Array(0), new Float32Array(0)];
 
   constructor(
     private readonly classifier: Classifier,
@@ -100,16 +112,25 @@ export class Sampler {
   sizerFor(copies: number): CallSizer {
     let byKey = sizers.get(this.classifier);
     if (!byKey) sizers.set(this.classifier, (byKey = new Map()));
-    const key = `${copies}/${this.callMemory}/${this.maxCallInputs}`;
+    const denoise = this.options.denoise;
+    if (denoise && !denoiserIds.has(denoise.denoiser)) denoiserIds.set(denoise.denoiser, ++denoisersSeen);
+    const via = denoise ? `/${denoise.on}:${denoiserIds.get(denoise.denoiser)}` : '';
+    const key = `${copies}/${this.callMemory}/${this.maxCallInputs}${via}`;
     let sizer = byKey.get(key);
     if (!sizer) {
       const outputBytes = 4 * this.classifier.numClasses;
+      // a denoiser's input and output: per sample (shared by its copies) or per model input
+      const denoiseBytes = !denoise
+        ? 0
+        : denoise.on === 'sample'
+          ? (2 * 2 * 4 * shapeSize(denoise.shape)) / copies
+          : 2 * 4 * this.modelSize;
       sizer = new CallSizer({
         copies,
         memoryBudget: this.callMemory,
         maxInputs: this.maxCallInputs,
-        // two call buffers and the output, per model input
-        ownBytesPerInput: 2 * 4 * this.modelSize + outputBytes,
+        // two call buffers and the output, per model input (and the denoiser's buffers)
+        ownBytesPerInput: 2 * 4 * this.modelSize + outputBytes + denoiseBytes,
         memoryInUse: this.classifier.memoryInUse?.bind(this.classifier),
       });
       byKey.set(key, sizer);
@@ -135,12 +156,11 @@ export class Sampler {
     let inflight: { result: Promise<Float32Array>; size: number; start: number } | null = null;
     sizer.start();
     while (remaining > 0 || inflight) {
-      let prepared: { buffer: Float32Array; size: number } | null = null;
+      let prepared: { call: () => Promise<Float32Array>; size: number } | null = null;
       if (remaining > 0) {
         const size = Math.min(sizer.samples, remaining);
         remaining -= size;
-        prepared = { buffer: this.buffer(which, size * plan.copies * this.modelSize), size };
-        this.draw(plan, sigma, rng, prepared.buffer, size);
+        prepared = { call: this.prepareCall(plan, sigma, rng, which, size), size };
         which ^= 1;
       }
       if (inflight) {
@@ -148,15 +168,44 @@ export class Sampler {
         sizer.record(inflight.size, (now() - inflight.start) / 1000);
         this.tally(outputs, inflight.size, plan.copies, counts);
       }
-      inflight = prepared
-        ? {
-            start: now(),
-            result: this.classifier.run(prepared.buffer, prepared.size * plan.copies),
-            size: prepared.size,
-          }
-        : null;
+      inflight = prepared ? { start: now(), result: prepared.call(), size: prepared.size } : null;
     }
     return counts;
+  }
+
+  /**
+   * Draws the noise of `size` samples now (noise is drawn in sample order) and returns the model
+   * call that scores them: the classifier on the gathered inputs, after the denoiser when there is one.
+   */
+  private prepareCall(
+    plan: Plan,
+    sigma: number,
+    rng: GaussianRng,
+    which: number,
+    size: number,
+  ): () => Promise<Float32Array> {
+    const inputs = size * plan.copies;
+    const buffer = this.buffer(which, inputs * this.modelSize);
+    const denoise = this.options.denoise;
+    if (denoise?.on === 'sample') {
+      const dim = plan.center.length;
+      if (this.sampleBuffers[which].length < size * dim)
+        this.sampleBuffers[which] = new Float32Array(size * dim);
+      const samples = this.sampleBuffers[which];
+      rng.fillNoisy(samples, 0, plan.center, sigma, this.options.grid, size);
+      return async () => {
+        const clean = await denoise.denoiser.run(samples, size, denoise.shape);
+        if (plan.gather.isIdentity) return this.classifier.run(clean, inputs);
+        const stride = plan.copies * this.modelSize;
+        for (let s = 0; s < size; s++) plan.gather.apply(clean, s * dim, buffer, s * stride);
+        return this.classifier.run(buffer, inputs);
+      };
+    }
+    this.draw(plan, sigma, rng, buffer, size);
+    if (denoise)
+      return async () =>
+        this.classifier.run(await denoise.denoiser.run(buffer, inputs, denoise.shape), inputs);
+    return () => this.classifier.run(buffer, inputs);
   }
 
   /**

@@ -160,3 +160,50 @@ export function probeModel(kind: ProbeModelKind, side = 4): Uint8Array {
   });
   return onnx.ModelProto.encode(model).finish();
 }
+
+/**
+ * An image-to-image ONNX graph out = scale * input + shift on [N, C, H, W] (H and W dynamic unless
+ * `side` fixes them): scale 1, shift 0 is the identity denoiser. With `timestep` it takes a second
+ * input t [N] (unused), as a diffusion model's eps(x_t, t) does.
+ */
+export function affineImageModel(
+  channels: number,
+  scale: number,
+  shift: number,
+  options: { side?: number; timestep?: boolean } = {},
+): Uint8Array {
+  const h = options.side ?? 'H';
+  const w = options.side ?? 'W';
+  const graph = onnx.GraphProto.create({
+    name: 'affine-image',
+    node: [
+      onnx.NodeProto.create({ opType: 'Mul', input: ['input', 'scale'], output: ['scaled'] }),
+      onnx.NodeProto.create({ opType: 'Add', input: ['scaled', 'shift'], output: ['output'] }),
+    ],
+    initializer: [tensor('scale', [1], [scale]), tensor('shift', [1], [shift])],
+    input: [
+      valueInfo('input', ['N', channels, h, w]),
+      ...(options.timestep
+        ? [
+            onnx.ValueInfoProto.create({
+              name: 't',
+              type: onnx.TypeProto.create({
+                tensorType: onnx.TypeProto.Tensor.create({
+                  elemType: onnx.TensorProto.DataType.INT64,
+                  shape: onnx.TensorShapeProto.create({ dim: [{ dimParam: 'N' }] }),
+                }),
+              }),
+            }),
+          ]
+        : []),
+    ],
+    output: [valueInfo('output', ['N', channels, h, w])],
+  });
+  const model = onnx.ModelProto.create({
+    irVersion: 7,
+    producerName: 'smooth-reduce-tests',
+    opsetImport: [onnx.OperatorSetIdProto.create({ domain: '', version: 13 })],
+    graph,
+  });
+  return onnx.ModelProto.encode(model).finish();
+}

@@ -1,0 +1,145 @@
+/**
+ * A Denoiser backed by ONNX Runtime (onnxruntime-node), with its denoiser card (./denoiser-card.ts):
+ * `direct` graphs map noisy images to clean ones; `diffusion-eps` graphs predict the noise of x_t at
+ * timestep t and are run as Carlini et al.'s one-shot denoiser at the run's sigma (./diffusion.ts).
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { UsageError } from '../core/errors.js';
+import { type Shape3, formatShape, shapeSize } from '../core/shape.js';
+import { readJsonFile } from '../io/json.js';
+import type { Denoiser } from './denoiser.js';
+import { type DenoiserCard, isDenoiserCard, validateDenoiserCard } from './denoiser-card.js';
+import { type DiffusionStep, alphaBars, denoisedFromEps, diffusionStep } from './diffusion.js';
+import { type SessionOptions, firstLine, openSession } from './onnx-session.js';
+
+export interface DenoiserLoadOptions extends SessionOptions {
+  /** the run's noise level (pixel scale): fixes a diffusion model's timestep */
+  sigma: number;
+}
+
+export class OnnxDenoiser implements Denoiser {
+  readonly name: string;
+  readonly channels: number;
+  readonly pixelRange: readonly [number, number];
+  /** diffusion-eps: the one-shot step used at this sigma */
+  readonly step?: DiffusionStep;
+  private readonly imageInput: string;
+  private readonly timestepInput?: string;
+  private readonly outputName: string;
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly card: DenoiserCard,
+    /** the .onnx file, and its sha256 (for manifests) */
+    readonly path: string,
+    readonly sha256: string,
+    sigma: number,
+  ) {
+    this.name = card.name;
+    this.channels = card.input.shape[0];
+    this.pixelRange = card.input.pixelRange;
+    this.outputName = session.outputNames[0];
+    if (card.kind === 'diffusion-eps') {
+      const d = card.diffusion!;
+      this.step = diffusionStep(alphaBars(d.schedule), card.input.pixelRange, d.modelRange, sigma);
+      const names = session.inputNames;
+      // the timestep is the input whose metadata is rank 1 (or named t / timestep(s))
+      const isTime = (name: string, i: number) => {
+        const meta = session.inputMetadata[i];
+        return /^(t|timesteps?)$/i.test(name) || (meta?.isTensor === true && meta.shape.length === 1);
+      };
+      const t = names.findIndex(isTime);
+      this.timestepInput = names[t];
+      this.imageInput = names[t === 0 ? 1 : 0];
+    } else {
+      this.imageInput = session.inputNames[0];
+    }
+  }
+
+  /** Loads a denoiser folder (model.onnx + model.json, a denoiser card) and checks it with a forward pass. */
+  static async load(modelPath: string, options: DenoiserLoadOptions): Promise<OnnxDenoiser> {
+    const { session, path, sha256 } = await openSession(modelPath, options);
+    const cardPath = join(dirname(path), 'model.json');
+    if (!existsSync(cardPath)) {
+      await session.release();
+      throw new UsageError(
+        `${path}: a denoiser needs its card (model.json beside it, format "smooth-reduce-denoiser-card"; see README)`,
+      );
+    }
+    const raw = readJsonFile(cardPath, 'denoiser card');
+    if (!isDenoiserCard(raw)) {
+      await session.release();
+      throw new UsageError(
+        `${cardPath} is not a denoiser card (format "smooth-reduce-denoiser-card"): is ${modelPath} a classifier?`,
+      );
+    }
+    const card = validateDenoiserCard(raw, cardPath);
+    const inputs = card.kind === 'diffusion-eps' ? 2 : 1;
+    if (session.inputNames.length !== inputs || session.outputNames.length !== 1) {
+      await session.release();
+      throw new UsageError(
+        `${path}: a ${card.kind} denoiser needs ${inputs === 2 ? 'two inputs (image, timestep)' : 'one image input'} and one output; the graph has ${session.inputNames.length} input(s) and ${session.outputNames.length} output(s)`,
+      );
+    }
+    const denoiser = new OnnxDenoiser(session, card, path, sha256, options.sigma);
+    await denoiser.check();
+    return denoiser;
+  }
+
+  accepts(shape: Shape3): boolean {
+    if (shape.frames !== undefined || shape.channels !== this.channels) return false;
+    const [, h, w] = this.card.input.shape;
+    return this.card.input.anySize || (shape.height === h && shape.width === w);
+  }
+
+  async run(batch: Float32Array, count: number, shape: Shape3): Promise<Float32Array> {
+    const size = shapeSize(shape);
+    const data = batch.subarray(0, count * size);
+    const dims = [count, shape.channels, shape.height, shape.width];
+    const feeds: Record<string, ort.Tensor> = {};
+    const step = this.step;
+    let input = data;
+    if (step) {
+      input = new Float32Array(data.length);
+      for (let i = 0; i < data.length; i++) input[i] = step.scale * data[i] + step.shift;
+      feeds[this.timestepInput!] =
+        this.card.diffusion!.timestepType === 'int64'
+          ? new ort.Tensor(
+              'int64',
+              BigInt64Array.from({ length: count }, () => BigInt(step.t)),
+              [count],
+            )
+          : new ort.Tensor('float32', new Float32Array(count).fill(step.t), [count]);
+    }
+    feeds[this.imageInput] = new ort.Tensor('float32', input, dims);
+    const out = (await this.session.run(feeds, [this.outputName]))[this.outputName];
+    if (out.type !== 'float32' || out.data.length !== count * size) {
+      throw new UsageError(
+        `${this.path}: output "${this.outputName}" is ${out.type} [${out.dims.join(', ')}] for ${count} images of ${formatShape(shape)}; a denoiser must return images of its input's shape`,
+      );
+    }
+    const result = out.data as Float32Array;
+    if (step) denoisedFromEps(input, result, step);
+    return step ? input : result;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+
+  /** One forward pass of the card's shape: a clear error before sampling. */
+  private async check(): Promise<void> {
+    const [channels, height, width] = this.card.input.shape;
+    const shape = { channels, height, width };
+    try {
+      const out = await this.run(new Float32Array(2 * shapeSize(shape)).fill(0.5), 2, shape);
+      if (!out.every(Number.isFinite))
+        throw new UsageError(`${this.path}: the denoiser returns non-finite values on a plain grey input`);
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      throw new UsageError(`${this.path}: a test forward pass failed: ${firstLine((e as Error).message)}`);
+    }
+  }
+}
