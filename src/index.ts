@@ -8,6 +8,10 @@
  *   // c.prediction (-1: abstain), c.radius (L2, input space), c.pALower, c.counts
  *
  * Results equal the CLI's log line for the same input index, seed and options.
+ *
+ * Denoised smoothing (a classifier trained without noise, a denoiser in front):
+ *   const d = await OnnxDenoiser.load('models/cifar10-dncnn-stab-s025', { sigma: 0.25 });
+ *   const c = await certify(new DenoisedClassifier(d, f), { pixels }, { sigma: 0.25 });
  */
 export {
   SmoothedClassifier,
@@ -30,6 +34,10 @@ export {
 export { OptionsError, type OptionIssue } from './core/params.js';
 export { OnnxClassifier, type LoadOptions, type Device } from './models/onnx-classifier.js';
 export type { Classifier } from './models/classifier.js';
+export { DenoisedClassifier, checkDenoiser, type Denoiser, type Denoising } from './models/denoiser.js';
+export { OnnxDenoiser, type DenoiserLoadOptions } from './models/onnx-denoiser.js';
+export { type DenoiserCard, validateDenoiserCard } from './models/denoiser-card.js';
+export { alphaBars, diffusionStep, type DiffusionStep } from './models/diffusion.js';
 export { type ModelCard, readModelCard, validateModelCard } from './models/model-card.js';
 export {
   PatchReducer,

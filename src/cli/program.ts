@@ -272,13 +272,10 @@ async function run(
     device: flags.queue !== undefined ? 'cpu' : flags.device,
     threads: flags.queue !== undefined ? 1 : flags.threads,
   });
-  let denoiser: OnnxDenoiser | null = null;
-  try {
-    denoiser = await loadDenoiser(flags, options, classifier, streams);
-  } catch (e) {
+  const denoiser = await loadDenoiser(flags, options, classifier, streams).catch(async (e: unknown) => {
     await classifier.dispose();
     throw e;
-  }
+  });
   const smoothed = denoiser ? new DenoisedClassifier(denoiser, classifier) : classifier;
   const { transform, dataset } = openData(flags, classifier);
   const progress = createProgress({ mode: progressMode(flags, streams.stderr), out: flags.out, streams });
