@@ -465,7 +465,7 @@ export async function signRun(req: SignRequest): Promise<{ path: string; keyid: 
         abstained: rows.filter((x) => x.predict === -1).length,
         ...(m.command === 'certify'
           ? {
-              certifiedAccuracy: Object.fromEntries(RADII.map((r) => [String(r), certifiedAt(r)])),
+              certifiedAccuracy: RADII.map((radius) => ({ radius, accuracy: certifiedAt(radius) })),
               acr: rows.reduce((s, x) => s + (x.correct ? (x.radius ?? 0) : 0), 0) / rows.length,
             }
           : {}),
