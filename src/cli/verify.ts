@@ -4,6 +4,7 @@
  * `keygen <name>`: an Ed25519 key pair for signing. See src/verify/ and docs/attestation.md.
  */
 import type { Command } from 'commander';
+import { writeReport } from '../report/report.js';
 import { generateKeys } from '../verify/attest.js';
 import { signRun, verifyRun } from '../verify/verify.js';
 import { parseInteger } from './log-options.js';
@@ -111,5 +112,23 @@ export function register(program: Command, streams: OutputStreams): void {
       streams.stderr.write(
         `wrote ${k.privatePath} (keep it private) and ${k.publicPath} (key id ${k.keyid})\n`,
       );
+    });
+
+  program
+    .command('report')
+    .description(
+      'write one self-contained HTML file for a non-specialist reader: what was certified, what the guarantee means, ' +
+        'results with intervals, curves, per-class results, the verify checks and the signer, technical-file fields',
+    )
+    .argument('<log...>', 'certification logs (their manifests beside them)')
+    .requiredOption('--out <report.html>', 'HTML file to write')
+    .option('--key <public.pem>', "check each log's attestation (<log>.intoto.json) against this public key")
+    .option('--quiet', 'print nothing but errors', false)
+    .action(async (logs: string[], opts: { out: string; key?: string; quiet: boolean }) => {
+      const r = await writeReport({ logs, out: opts.out, key: opts.key });
+      if (!opts.quiet)
+        streams.stderr.write(
+          `wrote ${r.out}${r.ok ? '' : ' (a verify check failed: the report says which)'}\n`,
+        );
     });
 }
