@@ -8,6 +8,7 @@ import { UsageError } from '../core/errors.js';
 import { certifiedRadius, clopperPearsonLower } from '../core/stats.js';
 import { type RunManifest, manifestBeside } from '../io/manifest.js';
 import { type ParsedLog, readLogFile } from '../io/tsv-log.js';
+import { assertConsistent } from '../verify/rederive.js';
 import { type Outcome, sampleCap } from './metrics.js';
 
 /** Which radius a log's numbers are analysed in: `radius` (input space) or `radius_smoothing`. */
@@ -21,7 +22,8 @@ export interface CertificationLog extends ParsedLog {
 /**
  * Reads a log and the manifest beside it (if any). Missing or unreadable files are UsageErrors, and
  * so is an idx on two lines (two writers on one log, or logs concatenated): counting it twice would
- * weigh that input double.
+ * weigh that input double; and so is a line whose radius or pA_lower its counts do not give
+ * (assertConsistent).
  */
 export function readLog(path: string): CertificationLog {
   const log = readLogFile(path, {
@@ -31,7 +33,9 @@ export function readLog(path: string): CertificationLog {
       );
     },
   });
-  return { ...log, manifest: manifestBeside(path) };
+  const manifest = manifestBeside(path);
+  assertConsistent(log, manifest);
+  return { ...log, manifest };
 }
 
 /**

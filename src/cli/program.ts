@@ -27,6 +27,9 @@ import { register as registerQueue } from './queue.js';
 import { createProgress, progressMode } from './progress.js';
 import { type OutputStreams, defaultStreams } from './streams.js';
 import { register as registerServe } from './serve.js';
+import { register as registerVerify } from './verify.js';
+import { readKey } from '../verify/attest.js';
+import { signRun } from '../verify/verify.js';
 
 const num = (v: string) => {
   const x = Number(v);
@@ -87,6 +90,8 @@ export interface RunFlags extends Omit<SmoothingOptions, 'adaptiveRadius' | 'sam
   json: boolean;
   /** certify only */
   also?: CompanionSpec[];
+  /** certify only: Ed25519 private key to attest the finished run with */
+  sign?: string;
 }
 
 function addRunOptions(cmd: Command): Command {
@@ -266,6 +271,8 @@ async function run(
     ] as const)
       if (!Number.isInteger(v) || v < 1) throw new UsageError(`${name} must be a positive integer, got ${v}`);
   }
+  // a bad key stops the run before any sampling, not after it
+  if (flags.sign !== undefined) readKey(flags.sign, 'private');
   const classifier = await OnnxClassifier.load(flags.model, {
     card: flags.card,
     // with --queue the model only checks the options here: the workers run it
@@ -331,6 +338,11 @@ async function run(
         },
         progress,
       );
+    }
+    if (flags.sign !== undefined) {
+      const { model, card, data, labels } = flags;
+      const signed = await signRun({ log: flags.out, key: flags.sign, model, card, data, labels });
+      if (!flags.quiet) streams.stderr.write(`smooth-reduce: signed ${flags.out}: ${signed.path}\n`);
     }
   } finally {
     progress.close();
@@ -516,6 +528,10 @@ export function buildProgram(streams: OutputStreams = defaultStreams): Command {
       parseCompanionSpec,
       [],
     )
+    .option(
+      '--sign <private.pem>',
+      'when the run is finished, check it and write <out>.intoto.json, an attestation signed with this Ed25519 key (smooth-reduce keygen; docs/attestation.md)',
+    )
     .action((flags: RunFlags, cmd: Command) => run('certify', flags, streams, cmd));
   addRunOptions(
     program.command('predict').description('PREDICT (binomial test) every selected input'),
@@ -526,6 +542,7 @@ export function buildProgram(streams: OutputStreams = defaultStreams): Command {
   registerCompare(program, streams);
   registerQueue(program, streams);
   registerServe(program, streams);
+  registerVerify(program, streams);
   return program;
 }
 

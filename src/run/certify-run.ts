@@ -36,6 +36,7 @@ import type { DenoiserCard } from '../models/denoiser-card.js';
 import type { ModelCard } from '../models/model-card.js';
 import type { CompanionOverrides } from '../reduce/companions.js';
 import { type SmoothingOptions, SmoothedClassifier } from '../smoothed-classifier.js';
+import { assertConsistent } from '../verify/rederive.js';
 import { preflight } from './preflight.js';
 import { type Selection, selectIndices } from './selection.js';
 
@@ -311,6 +312,17 @@ function openLog(
   }
   const log = new TsvLog(req.out, logColumns(req.command));
   try {
+    // a line its own counts do not give (edited, or two logs joined) would be carried on as certified
+    assertConsistent(
+      { path: req.out, kind: req.command, columns: [...log.columns], rows: log.rows },
+      {
+        command: req.command,
+        options: identity.options,
+        noiseScale: smoothed.reducer.fixedNoiseScale,
+        // a log from before the floating-point deductions was written without them, rounded to nearest
+        floatingPoint: previous?.floatingPoint && smoothed.floatingPoint(),
+      },
+    );
     return describeLog(req, smoothed, copies, log, identity, previous, indices, sharedCalls);
   } catch (e) {
     log.close();

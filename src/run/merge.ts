@@ -19,6 +19,7 @@ import {
   writeManifest,
 } from '../io/manifest.js';
 import { type LogRow, type ParsedLog, formatLine, readLogFile, rowFields } from '../io/tsv-log.js';
+import { assertConsistent } from '../verify/rederive.js';
 import { selectIndices } from './selection.js';
 
 export interface MergeResult {
@@ -138,6 +139,7 @@ function readRows(s: Shard): { log: ParsedLog; rows: Map<number, LogRow> } {
     }),
   );
   if (log.torn) throw new UsageError(`merge: ${s.log} ends with an incomplete line; resume that shard first`);
+  prefixed(() => assertConsistent(log, s.manifest));
   const rows = new Map(log.rows.map((r) => [r.idx, r]));
   const own = selectIndices(s.manifest.data.size, { ...s.manifest.selection, shard: s.shard });
   const ownSet = new Set(own);
