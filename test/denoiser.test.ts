@@ -12,14 +12,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GaussianRng } from '../src/core/rng.js';
+import { IdxDataset } from '../src/data/idx.js';
 import type { Shape3 } from '../src/core/shape.js';
 import { readManifest } from '../src/io/manifest.js';
 import { DenoisedClassifier, type Denoiser } from '../src/models/denoiser.js';
 import { alphaBars, diffusionStep } from '../src/models/diffusion.js';
 import { OnnxDenoiser } from '../src/models/onnx-denoiser.js';
 import { resizeMap } from '../src/reduce/resize.js';
+import { type Service, createService } from '../src/serve/app.js';
 import { SmoothedClassifier, defaultSmoothingOptions } from '../src/smoothed-classifier.js';
-import { SAMPLE, cli, withoutTime, writeCentroidModel } from './helpers/cli.js';
+import { REPO, SAMPLE, cli, withoutTime, writeCentroidModel } from './helpers/cli.js';
 import { linearClassifier } from './helpers/linear-classifier.js';
 import { affineImageModel } from './helpers/onnx-models.js';
 import { checkAgainstLinearTruth } from './helpers/soundness.js';
@@ -314,5 +316,64 @@ describe('denoised smoothing: command line', () => {
       /warning: the denoiser s050 was trained for sigma 0\.5, this run uses sigma 0\.25/,
     );
     assert.doesNotMatch(other.stderr, /trained without noise/);
+  });
+});
+
+describe('denoised smoothing: HTTP API', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'sr-denoiser-serve-'));
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+  const MODEL = join(REPO, 'models', 'fmnist-cnn-s025');
+  let service: Service;
+  let base: string;
+  before(async () => {
+    const identity = join(tmp, 'identity-gray');
+    mkdirSync(identity);
+    writeFileSync(join(identity, 'model.onnx'), affineImageModel(1, 1, 0));
+    writeFileSync(join(identity, 'model.json'), JSON.stringify(denoiserCard('identity-gray', 1)));
+    const rgb = join(tmp, 'identity-rgb');
+    mkdirSync(rgb);
+    writeFileSync(join(rgb, 'model.onnx'), affineImageModel(3, 1, 0));
+    writeFileSync(join(rgb, 'model.json'), JSON.stringify(denoiserCard('identity-rgb', 3)));
+    service = await createService({ models: [MODEL], denoisers: [identity, rgb], workers: 1, webRoot: null });
+    base = await service.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  after(() => service.close());
+
+  const certify = async (body: object) => {
+    const r = await fetch(`${base}/v1/certify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: r.status, json: (await r.json()) as Record<string, unknown> };
+  };
+
+  it('certifies through a denoiser, says which, and lists the denoisers', async () => {
+    const x = await new IdxDataset(join(SAMPLE, 't10k-images-idx3-ubyte.gz')).get(0);
+    const request = { pixels: Array.from(x.pixels), n0: 20, n: 200, sigma: 0.25 };
+    const plain = await certify(request);
+    const denoised = await certify({ ...request, denoiser: 'identity-gray' });
+    assert.equal(denoised.status, 200, JSON.stringify(denoised.json));
+    assert.deepEqual((denoised.json.denoiser as { id: string }).id, 'identity-gray');
+    assert.equal(plain.json.denoiser, null);
+    // the identity denoiser changes no vote
+    assert.equal(denoised.json.radius, plain.json.radius);
+    assert.deepEqual(denoised.json.counts, plain.json.counts);
+    const unknown = await certify({ ...request, denoiser: 'nope' });
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.json.error, 'unknown_denoiser');
+    const mismatch = await certify({ ...request, denoiser: 'identity-rgb' });
+    assert.equal(mismatch.status, 400);
+    assert.match(String(mismatch.json.message), /takes 3 channel\(s\) but the classifier takes 1/);
+    const listed = (await (await fetch(`${base}/v1/models`)).json()) as {
+      denoisers: { id: string; kind: string }[];
+    };
+    assert.deepEqual(
+      listed.denoisers.map((d) => [d.id, d.kind]),
+      [
+        ['identity-gray', 'direct'],
+        ['identity-rgb', 'direct'],
+      ],
+    );
   });
 });

@@ -2,10 +2,11 @@
  * `smooth-reduce serve`: the HTTP API and the web page (src/serve/app.ts). Runs until SIGTERM or
  * SIGINT, then stops accepting, lets the requests in flight finish and exits 0.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { UsageError } from '../core/errors.js';
+import { isDenoiserCard } from '../models/denoiser-card.js';
 import { packageRoot } from '../package-root.js';
 import type { OutputStreams } from './streams.js';
 
@@ -17,6 +18,7 @@ const count = (min: number) => (v: string) => {
 
 interface ServeFlags {
   model: string[];
+  denoiser: string[];
   port: number;
   host: string;
   workers?: number;
@@ -36,15 +38,19 @@ interface ServeFlags {
 const QUICKSTART_MODEL = 'fmnist-cnn-s025';
 
 /**
- * The models shipped with the package (models/<name>/model.onnx), served when no --model is given;
- * the quick start's model first.
+ * The models shipped with the package (models/<name>/model.onnx), served when no --model is given:
+ * the classifiers (the quick start's first) and the denoisers (their card says so).
  */
-function bundledModels(): string[] {
+function bundledModels(): { classifiers: string[]; denoisers: string[] } {
   const dir = join(packageRoot, 'models');
-  return readdirSync(dir)
+  const all = readdirSync(dir)
     .filter((name) => existsSync(join(dir, name, 'model.onnx')))
     .sort((a, b) => Number(b === QUICKSTART_MODEL) - Number(a === QUICKSTART_MODEL) || a.localeCompare(b))
     .map((name) => join(dir, name));
+  const denoiser = (path: string) =>
+    existsSync(join(path, 'model.json')) &&
+    isDenoiserCard(JSON.parse(readFileSync(join(path, 'model.json'), 'utf8')));
+  return { classifiers: all.filter((p) => !denoiser(p)), denoisers: all.filter(denoiser) };
 }
 
 export function register(program: Command, streams: OutputStreams): void {
@@ -54,6 +60,12 @@ export function register(program: Command, streams: OutputStreams): void {
     .option(
       '--model <path>',
       'model to serve (repeat for several; default: every bundled model)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .option(
+      '--denoiser <path>',
+      'denoiser a request may put in front of a model (repeat for several; default: every bundled denoiser when no --model is given)',
       (v: string, prev: string[]) => [...prev, v],
       [] as string[],
     )
@@ -74,8 +86,10 @@ export function register(program: Command, streams: OutputStreams): void {
       if (flags.port > 65535) throw new UsageError(`--port must be at most 65535, got ${flags.port}`);
       // loaded here: the other commands do not pay for the server's modules
       const { createService } = await import('../serve/app.js');
+      const bundled = flags.model.length > 0 ? null : bundledModels();
       const service = await createService({
-        models: flags.model.length > 0 ? flags.model : bundledModels(),
+        models: bundled?.classifiers ?? flags.model,
+        denoisers: flags.denoiser.length > 0 ? flags.denoiser : (bundled?.denoisers ?? []),
         workers: flags.workers,
         threads: flags.threads,
         maxQueue: flags.maxQueue,

@@ -24,7 +24,14 @@ import { decodeRgb, rgbToPlanar } from '../data/image-folder.js';
 import { type SmoothingOptions, defaultSmoothingOptions } from '../options.js';
 import { packageRoot, packageVersion } from '../package-root.js';
 import { Metrics } from './metrics.js';
-import { type ServedModel, loadModels, modelInfo } from './models.js';
+import {
+  type ServedDenoiser,
+  type ServedModel,
+  denoiserInfo,
+  loadDenoisers,
+  loadModels,
+  modelInfo,
+} from './models.js';
 import { CertifyPool, QueueFullError } from './pool.js';
 import { type Sample, loadSamples } from './samples.js';
 import {
@@ -42,6 +49,8 @@ import {
 export interface ServeConfig {
   /** model files or folders (each with its model card) */
   models: string[];
+  /** denoiser folders (each with its denoiser card) a request may put in front of a model */
+  denoisers?: string[];
   /** worker threads (default: one per core) */
   workers?: number;
   /** ONNX Runtime intra-op threads per worker (1) */
@@ -95,6 +104,7 @@ export async function createService(config: ServeConfig): Promise<Service> {
   const batch = config.batch ?? 200;
   const threads = config.threads ?? 1;
   const models = await loadModels(config.models);
+  const denoisers = await loadDenoisers(config.denoisers ?? [], models);
   const samples = await loadSamples(models);
   const pool = new CertifyPool({ workers, maxQueue: config.maxQueue ?? 4 * workers });
   const metrics = new Metrics(pool);
@@ -158,6 +168,18 @@ export async function createService(config: ServeConfig): Promise<Service> {
       );
     }
     return m;
+  };
+  const denoiser = (id: string | undefined): ServedDenoiser | null => {
+    if (id === undefined) return null;
+    const d = denoisers.find((x) => x.id === id);
+    if (!d) {
+      const have =
+        denoisers.length > 0
+          ? `the server has ${denoisers.map((x) => x.id).join(', ')}`
+          : 'the server has none (serve --denoiser)';
+      throw new HttpError(404, 'unknown_denoiser', `no denoiser "${id}"; ${have}`);
+    }
+    return d;
   };
 
   async function imagePixels(bytes: Buffer, m: ServedModel): Promise<Float32Array> {
@@ -249,7 +271,8 @@ export async function createService(config: ServeConfig): Promise<Service> {
 
   async function smooth(command: 'certify' | 'predict', request: FastifyRequest, reply: FastifyReply) {
     const { options, m, pixels } = await parse(request);
-    const sigma = options.sigma ?? m.card.training?.sigma ?? defaultSmoothingOptions.sigma;
+    const d = denoiser(options.denoiser);
+    const sigma = options.sigma ?? d?.card.sigma ?? (m.card.training?.sigma || defaultSmoothingOptions.sigma);
     let smoothing: SmoothingOptions;
     try {
       smoothing = smoothingOptions(options, sigma, batch);
@@ -275,6 +298,7 @@ export async function createService(config: ServeConfig): Promise<Service> {
       outcome = await pool.run({
         command,
         modelPath: m.path,
+        denoiserPath: d?.path ?? null,
         threads,
         shape: m.shape,
         pixels,
@@ -306,6 +330,7 @@ export async function createService(config: ServeConfig): Promise<Service> {
     metrics.observeCertification(command, options.method, outcome.seconds);
     const common = {
       model: { id: m.id, sha256: m.sha256 },
+      denoiser: d ? { id: d.id, sha256: d.sha256 } : null,
       className:
         outcome.result.prediction === ABSTAIN ? null : (m.card.classes[outcome.result.prediction] ?? null),
       method: options.method,
@@ -347,7 +372,10 @@ export async function createService(config: ServeConfig): Promise<Service> {
 
   app.post('/v1/certify', (request, reply) => smooth('certify', request, reply));
   app.post('/v1/predict', (request, reply) => smooth('predict', request, reply));
-  app.get('/v1/models', async () => ({ models: models.map(modelInfo) }));
+  app.get('/v1/models', async () => ({
+    models: models.map(modelInfo),
+    denoisers: denoisers.map(denoiserInfo),
+  }));
   app.get<{ Params: { id: string } }>('/v1/models/:id/model.onnx', async (request, reply) => {
     const m = model(request.params.id);
     return reply.type('application/octet-stream').header('cache-control', 'no-cache').send(m.bytes);

@@ -8,6 +8,8 @@ import { UsageError } from '../core/errors.js';
 import type { Shape3 } from '../core/shape.js';
 import type { ModelCard } from '../models/model-card.js';
 import { OnnxClassifier } from '../models/onnx-classifier.js';
+import type { DenoiserCard } from '../models/denoiser-card.js';
+import { OnnxDenoiser } from '../models/onnx-denoiser.js';
 
 export interface ServedModel {
   id: string;
@@ -53,4 +55,32 @@ export function modelInfo(m: ServedModel) {
     url: `/v1/models/${encodeURIComponent(m.id)}/model.onnx`,
     card: m.card,
   };
+}
+
+/** A denoiser a request may put in front of a model (denoised smoothing). */
+export interface ServedDenoiser {
+  id: string;
+  /** the .onnx file */
+  path: string;
+  sha256: string;
+  card: DenoiserCard;
+}
+
+/** Loads every denoiser (one forward pass each, at its card's sigma, to fail at start-up). */
+export async function loadDenoisers(paths: string[], models: ServedModel[]): Promise<ServedDenoiser[]> {
+  const denoisers: ServedDenoiser[] = [];
+  for (const spec of paths) {
+    const d = await OnnxDenoiser.load(spec, { threads: 1, sigma: 0.25 });
+    await d.dispose();
+    const id = basename(d.path) === 'model.onnx' ? basename(dirname(d.path)) : basename(d.path, '.onnx');
+    if (denoisers.some((x) => x.id === id) || models.some((m) => m.id === id))
+      throw new UsageError(`two models or denoisers have the id ${id}: ${spec}`);
+    denoisers.push({ id, path: d.path, sha256: d.sha256, card: d.card });
+  }
+  return denoisers;
+}
+
+/** What GET /v1/models tells about a denoiser. */
+export function denoiserInfo(d: ServedDenoiser) {
+  return { id: d.id, sha256: d.sha256, kind: d.card.kind, sigma: d.card.sigma ?? null, card: d.card };
 }

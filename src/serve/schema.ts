@@ -31,10 +31,20 @@ export function optionsSchema(limits: RequestLimits) {
         .max(200, rule('must be a model id'))
         .optional()
         .describe('model id from GET /v1/models (default: the first model the server loaded)'),
+      denoiser: z
+        .string(rule('must be a denoiser id'))
+        .min(1, rule('must be a denoiser id'))
+        .max(200, rule('must be a denoiser id'))
+        .optional()
+        .describe(
+          'denoised smoothing: a denoiser id from GET /v1/models, run on every noisy sample before the model (default: none)',
+        ),
       ...smoothingOptionsSchema.shape,
       sigma: sigmaSchema
         .optional()
-        .describe("noise level in the model's pixel scale (default: the sigma the model was trained with)"),
+        .describe(
+          "noise level in the model's pixel scale (default: the sigma the denoiser, else the model, was trained with; 0.25 for a model trained without noise)",
+        ),
       n0: positiveInteger().max(limits.maxN0, cap(limits.maxN0)).default(apiDefaults.n0),
       n: positiveInteger().max(limits.maxN, cap(limits.maxN)).default(apiDefaults.n),
       index: z
@@ -70,6 +80,7 @@ export type RequestOptions = z.output<ReturnType<typeof optionsSchema>>;
 export function smoothingOptions(o: RequestOptions, sigma: number, batch: number): SmoothingOptions {
   const options: Record<string, unknown> = { ...o, sigma, batch };
   delete options.model;
+  delete options.denoiser;
   delete options.index;
   return parseSmoothingOptions(options);
 }
@@ -93,6 +104,10 @@ const counts = z.array(z.int().min(0)).describe('votes per class');
 
 const common = {
   model: z.object({ id: z.string(), sha256: z.string() }),
+  denoiser: z
+    .object({ id: z.string(), sha256: z.string() })
+    .nullable()
+    .describe('the denoiser run before the model (denoised smoothing), null without one'),
   prediction: z.int().describe('class index, -1 when abstaining'),
   className: z.string().nullable().describe('class name from the model card (null when abstaining)'),
   method: z.enum(['rs', 'max', 'mean']),

@@ -6,7 +6,10 @@
  */
 import type { Shape3 } from '../core/shape.js';
 import { UsageError } from '../core/errors.js';
+import type { Classifier } from '../models/classifier.js';
+import { DenoisedClassifier } from '../models/denoiser.js';
 import { OnnxClassifier } from '../models/onnx-classifier.js';
+import { OnnxDenoiser } from '../models/onnx-denoiser.js';
 import {
   type CertifyResult,
   type PredictResult,
@@ -18,6 +21,8 @@ export interface WorkerTask {
   command: 'certify' | 'predict';
   /** a model path from the server's own list, never from a request */
   modelPath: string;
+  /** denoised smoothing: a denoiser path from the server's own list, or null */
+  denoiserPath: string | null;
   /** ONNX Runtime intra-op threads */
   threads: number;
   shape: Shape3;
@@ -48,15 +53,35 @@ function classifier(path: string, threads: number): Promise<OnnxClassifier> {
   return c;
 }
 
+/** denoisers by path and sigma (a diffusion denoiser's timestep depends on sigma) */
+const denoisers = new Map<string, Promise<OnnxDenoiser>>();
+
+function denoiser(path: string, sigma: number, threads: number): Promise<OnnxDenoiser> {
+  const key = JSON.stringify([path, sigma]);
+  let d = denoisers.get(key);
+  if (!d) {
+    d = OnnxDenoiser.load(path, { sigma, threads });
+    denoisers.set(key, d);
+  }
+  return d;
+}
+
+/** The base classifier of a task: the model, behind its denoiser when the task names one. */
+async function baseClassifier(task: WorkerTask): Promise<Classifier> {
+  const f = await classifier(task.modelPath, task.threads);
+  if (task.denoiserPath === null) return f;
+  return new DenoisedClassifier(await denoiser(task.denoiserPath, task.options.sigma, task.threads), f);
+}
+
 async function smoothedClassifier(task: WorkerTask): Promise<SmoothedClassifier> {
-  const key = JSON.stringify([task.modelPath, task.shape, task.options]);
+  const key = JSON.stringify([task.modelPath, task.denoiserPath, task.shape, task.options]);
   const hit = smoothed.get(key);
   if (hit) {
     smoothed.delete(key);
     smoothed.set(key, hit);
     return hit;
   }
-  const g = new SmoothedClassifier(await classifier(task.modelPath, task.threads), task.shape, task.options);
+  const g = new SmoothedClassifier(await baseClassifier(task), task.shape, task.options);
   smoothed.set(key, g);
   if (smoothed.size > MAX_SMOOTHED) smoothed.delete(smoothed.keys().next().value!);
   return g;
