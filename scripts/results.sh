@@ -173,4 +173,29 @@ if cohen_trained 025; then
   sharded "$c-rs-n100k" -- "${big[@]}" --method rs
   sharded "$c-mean9-n100k" "$c-max9-n100k:method=max" -- "${big[@]}" --method mean --resize 36 --stride 2
 fi
+# 15. Denoised smoothing (issue 26): a CIFAR-10 classifier trained WITHOUT noise (the Cohen-recipe CNN's
+#     architecture), alone and behind DnCNN denoisers (MSE, then Salman et al.'s stability fine-tune),
+#     n = 10,000, every 200th test image (50 images, 5 per class; a subset of the 500 of 10., so the
+#     Cohen-recipe RS runs pair with them); Smooth-Mean 9 on the stability denoiser on every 500th
+#     (20 images). Models from training/denoised.sh; a run whose model is missing is skipped.
+have() {
+  for m in "$@"; do
+    [ -f "models/$m/model.onnx" ] || {
+      echo "skipping: models/$m not trained yet (training/denoised.sh)" >&2
+      return 1
+    }
+  done
+}
+for s in 025 050; do
+  sigma=$(awk "BEGIN { print $s / 100 }")
+  dn=(--model models/cifar10-cnn-clean --sigma "$sigma" --data "$cifar" --skip 200 --n 10000 --method rs)
+  have cifar10-cnn-clean && run "cifar10-clean-s$s-rs-n10k" "${dn[@]}"
+  for obj in mse stab; do
+    have cifar10-cnn-clean "cifar10-dncnn-$obj-s$s" &&
+      run "cifar10-clean-$obj-s$s-rs-n10k" "${dn[@]}" --denoiser "models/cifar10-dncnn-$obj-s$s"
+  done
+done
+have cifar10-cnn-clean cifar10-dncnn-stab-s025 &&
+  run cifar10-clean-stab-s025-mean9-n10k --model models/cifar10-cnn-clean --sigma 0.25 --data "$cifar" \
+    --skip 500 --n 10000 --method mean --resize 36 --stride 2 --denoiser models/cifar10-dncnn-stab-s025
 echo "$(date -u +%H:%M:%S) done"
