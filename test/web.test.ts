@@ -5,7 +5,7 @@
  * takes an uploaded PNG. Skipped, with a one-line reason, when no browser is installed.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +14,7 @@ import { IdxDataset } from '../src/data/idx.js';
 import { type Service, createService } from '../src/serve/app.js';
 import { ARTIFACTS, buildPage, findChromium } from './helpers/browser.js';
 import { REPO, SAMPLE } from './helpers/cli.js';
+import { affineImageModel } from './helpers/onnx-models.js';
 
 const chromiumPath = findChromium();
 const MODEL = join(REPO, 'models', 'fmnist-cnn-s025');
@@ -35,7 +36,28 @@ describe(
     before(async () => {
       const webRoot = join(tmp, 'web');
       await buildPage(webRoot);
-      service = await createService({ models: [MODEL], workers: 1, webRoot });
+      // a denoiser that changes the input (0.9 x + 0.05), so that its certificates differ from the model's alone
+      const shrink = join(tmp, 'shrink');
+      mkdirSync(shrink, { recursive: true });
+      writeFileSync(join(shrink, 'model.onnx'), affineImageModel(1, 0.9, 0.05));
+      writeFileSync(
+        join(shrink, 'model.json'),
+        JSON.stringify({
+          format: 'smooth-reduce-denoiser-card',
+          version: 1,
+          name: 'shrink',
+          kind: 'direct',
+          input: {
+            layout: 'NCHW',
+            shape: [1, 28, 28],
+            anySize: true,
+            pixelRange: [0, 1],
+            channelOrder: 'gray',
+          },
+          sigma: 0.25,
+        }),
+      );
+      service = await createService({ models: [MODEL], denoisers: [shrink], workers: 1, webRoot });
       base = await service.app.listen({ port: 0, host: '127.0.0.1' });
       const { chromium } = await import('playwright-core');
       browser = await chromium.launch({ executablePath: chromiumPath!, headless: true });
@@ -72,11 +94,11 @@ describe(
       return shown();
     }
 
-    async function api(pixels: Float32Array, method: string) {
+    async function api(pixels: Float32Array, method: string, extra: object = {}) {
       const r = await fetch(`${base}/v1/certify`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ ...OPTIONS, method, pixels: Array.from(pixels), index: 0 }),
+        body: JSON.stringify({ ...OPTIONS, method, pixels: Array.from(pixels), index: 0, ...extra }),
       });
       assert.equal(r.status, 200);
       return (await r.json()) as {
@@ -116,6 +138,21 @@ describe(
       const onServer = await certify('server');
       sameCertificates(onServer, expected, 'on the server');
       assert.deepEqual(outside, [], 'no request leaves the server');
+      assert.deepEqual(errors, [], 'no page errors');
+    });
+
+    it('certifies through a denoiser in the browser and on the server as the API does', async () => {
+      await page.click('#samples button >> nth=0');
+      await page.selectOption('#denoiser', 'shrink');
+      const x = await new IdxDataset(join(SAMPLE, 't10k-images-idx3-ubyte.gz')).get(0);
+      const expected = Object.fromEntries(
+        await Promise.all(METHODS.map(async (m) => [m, await api(x.pixels, m, { denoiser: 'shrink' })])),
+      );
+      const plain = await api(x.pixels, 'rs');
+      assert.notEqual(expected.rs.pALower, plain.pALower, 'the denoiser changes the certificate');
+      sameCertificates(await certify('browser'), expected, 'denoised, in the browser');
+      sameCertificates(await certify('server'), expected, 'denoised, on the server');
+      await page.selectOption('#denoiser', '');
       assert.deepEqual(errors, [], 'no page errors');
     });
 

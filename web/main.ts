@@ -10,6 +10,8 @@ import { clopperPearsonLower } from '../src/core/stats.js';
 import type { Shape3 } from '../src/core/shape.js';
 import { rgbToPlanar } from '../src/data/pixels.js';
 import type { Classifier } from '../src/models/classifier.js';
+import { DenoisedClassifier } from '../src/models/denoiser.js';
+import type { DenoiserCard } from '../src/models/denoiser-card.js';
 import { PatchReducer } from '../src/reduce/reducer.js';
 import type { SampleInfo } from '../src/serve/samples.js';
 import {
@@ -20,6 +22,7 @@ import {
 } from '../src/smoothed-classifier.js';
 import { boundPlot, histogram } from './charts.js';
 import { WebOnnxClassifier } from './ort-classifier.js';
+import { WebOnnxDenoiser } from './ort-denoiser.js';
 
 interface ModelInfo {
   id: string;
@@ -30,6 +33,14 @@ interface ModelInfo {
   trainingSigma: number | null;
   url: string;
   card: { input: { normalization: unknown } };
+}
+
+interface DenoiserInfo {
+  id: string;
+  sha256: string;
+  sigma: number | null;
+  url: string;
+  card: DenoiserCard;
 }
 
 type MethodId = 'rs' | 'max' | 'mean';
@@ -57,13 +68,30 @@ const NOISY_SHOWN = 6;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const modelSelect = $<HTMLSelectElement>('model');
+const denoiserSelect = $<HTMLSelectElement>('denoiser');
 const statusLine = $<HTMLParagraphElement>('status');
 const certifyButton = $<HTMLButtonElement>('certify');
 
 let models: ModelInfo[] = [];
+let denoisers: DenoiserInfo[] = [];
 let samples: SampleInfo[] = [];
 let pixels: Float32Array | null = null;
 const classifiers = new Map<string, Promise<WebOnnxClassifier>>();
+const denoiserBytes = new Map<string, Promise<ArrayBuffer>>();
+
+/** The denoiser chosen for the page, or null. */
+const chosenDenoiser = (): DenoiserInfo | null =>
+  denoisers.find((d) => d.id === denoiserSelect.value) ?? null;
+
+/** The chosen denoiser at `sigma` (its bytes fetched once; a diffusion model's step depends on sigma). */
+async function webDenoiser(d: DenoiserInfo, sigma: number): Promise<WebOnnxDenoiser> {
+  let bytes = denoiserBytes.get(d.id);
+  if (!bytes) {
+    bytes = fetch(d.url).then((r) => r.arrayBuffer());
+    denoiserBytes.set(d.id, bytes);
+  }
+  return WebOnnxDenoiser.load(await bytes, d.card, sigma);
+}
 
 const model = (): ModelInfo => models.find((m) => m.id === modelSelect.value) ?? models[0];
 const shapeOf = (m: ModelInfo): Shape3 => ({
@@ -208,9 +236,30 @@ function renderSamples(): void {
   }
 }
 
+/** The denoisers that fit the model (same channels and pixel range), the chosen one kept if it fits. */
+function offerDenoisers(m: ModelInfo): void {
+  const kept = denoiserSelect.value;
+  denoiserSelect.replaceChildren(new Option('none', ''));
+  const fits = denoisers.filter(
+    (d) =>
+      d.card.input.shape[0] === m.inputShape[0] &&
+      d.card.input.pixelRange[0] === m.pixelRange[0] &&
+      d.card.input.pixelRange[1] === m.pixelRange[1],
+  );
+  for (const d of fits) denoiserSelect.append(new Option(d.id, d.id));
+  denoiserSelect.value = fits.some((d) => d.id === kept) ? kept : '';
+}
+
+function onDenoiserChange(): void {
+  const d = chosenDenoiser();
+  const trained = d?.sigma ?? (model().trainingSigma || 0.25);
+  $<HTMLInputElement>('sigma').value = String(trained);
+}
+
 function onModelChange(): void {
   const m = model();
-  $<HTMLInputElement>('sigma').value = String(m.trainingSigma ?? 0.25);
+  offerDenoisers(m);
+  $<HTMLInputElement>('sigma').value = String(chosenDenoiser()?.sigma ?? (m.trainingSigma || 0.25));
   $('model-info').textContent =
     `${m.inputShape.join('x')}, ${m.classes.length} classes` +
     (m.trainingSigma !== null ? `, trained with sigma ${m.trainingSigma}` : '');
@@ -379,7 +428,9 @@ type Certifier = (
 ) => Promise<Outcome>;
 
 const inBrowser: Certifier = async (method, x, options, view, m) => {
-  const f = await classifier(m);
+  const d = chosenDenoiser();
+  const net = await classifier(m);
+  const f = d ? new DenoisedClassifier(await webDenoiser(d, options.sigma), net) : net;
   const base = method === 'rs' ? recording(f, showNoisy) : f;
   const g = new SmoothedClassifier(base, shapeOf(m), { ...options, method });
   let cA = 0;
@@ -402,8 +453,10 @@ const inBrowser: Certifier = async (method, x, options, view, m) => {
 
 const onServer: Certifier = async (method, x, options, view, m) => {
   view.status.textContent = 'certifying on the server...';
+  const d = chosenDenoiser();
   const body = {
     model: m.id,
+    ...(d ? { denoiser: d.id } : {}),
     pixels: Array.from(x),
     method,
     sigma: options.sigma,
@@ -461,12 +514,16 @@ async function certifyAll(event: SubmitEvent): Promise<void> {
 
 async function start(): Promise<void> {
   say('Loading models...');
-  [models, samples] = await Promise.all([
-    getJson<{ models: ModelInfo[] }>('./v1/models').then((r) => r.models),
+  let listed: { models: ModelInfo[]; denoisers?: DenoiserInfo[] };
+  [listed, samples] = await Promise.all([
+    getJson<{ models: ModelInfo[]; denoisers?: DenoiserInfo[] }>('./v1/models'),
     getJson<{ samples: SampleInfo[] }>('./v1/samples').then((r) => r.samples),
   ]);
+  models = listed.models;
+  denoisers = listed.denoisers ?? [];
   for (const m of models) modelSelect.append(new Option(`${m.id}`, m.id));
   modelSelect.addEventListener('change', onModelChange);
+  denoiserSelect.addEventListener('change', onDenoiserChange);
   $('stride').addEventListener('change', drawGrid);
   $<HTMLInputElement>('upload').addEventListener('change', async (e) => {
     const file = (e.target as HTMLInputElement).files?.[0];

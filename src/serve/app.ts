@@ -2,7 +2,8 @@
  * The HTTP service: certified predictions over HTTP (fastify) and the web page.
  *
  *   POST /v1/certify, /v1/predict   image as PNG/JPEG bytes (options in the query string) or JSON
- *   GET  /v1/models                 model cards; /v1/models/:id/model.onnx for the page
+ *   GET  /v1/models                 model and denoiser cards; /v1/models/:id/model.onnx and
+ *                                   /v1/denoisers/:id/model.onnx for the page
  *   GET  /v1/samples                bundled sample images; /v1/samples/:set/:index.png
  *   GET  /healthz, /metrics, /openapi.json, and the page at /
  *
@@ -379,6 +380,10 @@ export async function createService(config: ServeConfig): Promise<Service> {
   app.get<{ Params: { id: string } }>('/v1/models/:id/model.onnx', async (request, reply) => {
     const m = model(request.params.id);
     return reply.type('application/octet-stream').header('cache-control', 'no-cache').send(m.bytes);
+  });
+  app.get<{ Params: { id: string } }>('/v1/denoisers/:id/model.onnx', async (request, reply) => {
+    const d = denoiser(request.params.id)!;
+    return reply.type('application/octet-stream').header('cache-control', 'no-cache').send(d.bytes);
   });
   app.get('/v1/samples', async () => ({ samples: samples.map(({ png: _png, ...s }) => s) }));
   app.get<{ Params: { set: string; file: string } }>('/v1/samples/:set/:file', async (request, reply) => {

@@ -64,6 +64,8 @@ export interface ServedDenoiser {
   path: string;
   sha256: string;
   card: DenoiserCard;
+  /** the model file, served to the web page */
+  bytes: Buffer;
 }
 
 /** Loads every denoiser (one forward pass each, at its card's sigma, to fail at start-up). */
@@ -75,12 +77,19 @@ export async function loadDenoisers(paths: string[], models: ServedModel[]): Pro
     const id = basename(d.path) === 'model.onnx' ? basename(dirname(d.path)) : basename(d.path, '.onnx');
     if (denoisers.some((x) => x.id === id) || models.some((m) => m.id === id))
       throw new UsageError(`two models or denoisers have the id ${id}: ${spec}`);
-    denoisers.push({ id, path: d.path, sha256: d.sha256, card: d.card });
+    denoisers.push({ id, path: d.path, sha256: d.sha256, card: d.card, bytes: readFileSync(d.path) });
   }
   return denoisers;
 }
 
 /** What GET /v1/models tells about a denoiser. */
 export function denoiserInfo(d: ServedDenoiser) {
-  return { id: d.id, sha256: d.sha256, kind: d.card.kind, sigma: d.card.sigma ?? null, card: d.card };
+  return {
+    id: d.id,
+    sha256: d.sha256,
+    kind: d.card.kind,
+    sigma: d.card.sigma ?? null,
+    url: `/v1/denoisers/${encodeURIComponent(d.id)}/model.onnx`,
+    card: d.card,
+  };
 }
