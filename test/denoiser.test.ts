@@ -246,6 +246,22 @@ describe('denoised smoothing: command line', () => {
     });
   }
 
+  it('verify re-runs a denoised log through its denoiser, and tells another denoiser apart', async () => {
+    const log = join(tmp, 'denoised-rs.tsv');
+    const identity = join(tmp, 'identity-rs');
+    const base = ['verify', log, '--model', model, '--data', SAMPLE, '--threads', '1'];
+    const args = [...base, '--denoiser', identity, '--resample', '2', '--resample-seed', '1'];
+    const ok = await cli(args);
+    assert.equal(ok.code, 0, args.join(' ') + '\n' + ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /PASS denoiser: .*identity-rs/);
+    assert.match(ok.stdout, /PASS resample: 2 input\(s\) re-run/);
+    oneLine(await cli([...base, '--resample', '1']), /the run used the denoiser .*: --resample needs --denoiser/);
+    const other = writeDenoiser('other-rs', 1, 0.5);
+    const wrong = await cli([...base, '--denoiser', other]);
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stdout, /FAIL denoiser: .*other-rs.*the run's denoiser/);
+  });
+
   it('a log resumed with another denoiser is refused; mismatched denoisers are one-line errors', async () => {
     const first = writeDenoiser('first', 1, 0);
     const second = writeDenoiser('second', 1, 0.001);

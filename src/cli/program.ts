@@ -340,8 +340,8 @@ async function run(
       );
     }
     if (flags.sign !== undefined) {
-      const { model, card, data, labels } = flags;
-      const signed = await signRun({ log: flags.out, key: flags.sign, model, card, data, labels });
+      const { model, card, denoiser, data, labels } = flags;
+      const signed = await signRun({ log: flags.out, key: flags.sign, model, card, denoiser, data, labels });
       if (!flags.quiet) streams.stderr.write(`smooth-reduce: signed ${flags.out}: ${signed.path}\n`);
     }
   } finally {

@@ -18,6 +18,7 @@ export class VerificationFailed extends Error {
 interface VerifyCliOptions {
   model?: string;
   card?: string;
+  denoiser?: string;
   data?: string;
   labels?: string;
   resample?: string;
@@ -39,6 +40,7 @@ export function register(program: Command, streams: OutputStreams): void {
     .argument('<log>', 'certification log (its manifest beside it)')
     .option('--model <path>', 'the model: its sha256 must be the manifest’s')
     .option('--card <path>', 'model card, if not model.json beside the model (for --resample)')
+    .option('--denoiser <path>', 'the run’s denoiser (denoised smoothing): its sha256 must be the manifest’s')
     .option('--data <path>', 'the data set: its size and the logged labels must be the run’s')
     .option('--labels <path>', 'IDX labels file (default: derived from the images file name)')
     .option(
@@ -55,6 +57,7 @@ export function register(program: Command, streams: OutputStreams): void {
         log,
         model: opts.model,
         card: opts.card,
+        denoiser: opts.denoiser,
         data: opts.data,
         labels: opts.labels,
         resample: opts.resample === undefined ? undefined : parseInteger('--resample', opts.resample, 1, 1e6),
@@ -87,13 +90,22 @@ export function register(program: Command, streams: OutputStreams): void {
     .requiredOption('--key <private.pem>', 'Ed25519 private key (smooth-reduce keygen)')
     .requiredOption('--model <path>', 'the run’s model')
     .option('--card <path>', 'model card, if not model.json beside the model')
+    .option('--denoiser <path>', 'the run’s denoiser, when it had one')
     .requiredOption('--data <path>', 'the run’s data set')
     .option('--labels <path>', 'IDX labels file (default: derived from the images file name)')
     .option('--quiet', 'print nothing but errors', false)
     .action(
       async (
         log: string,
-        opts: { key: string; model: string; card?: string; data: string; labels?: string; quiet: boolean },
+        opts: {
+          key: string;
+          model: string;
+          card?: string;
+          denoiser?: string;
+          data: string;
+          labels?: string;
+          quiet: boolean;
+        },
       ) => {
         const signed = await signRun({ log, ...opts });
         if (!opts.quiet)

@@ -18,7 +18,10 @@ import type { Dataset } from '../data/dataset.js';
 import { openDataset, readerOptions } from '../data/open.js';
 import { type RunManifest, manifestBeside, manifestPath } from '../io/manifest.js';
 import { type LogRow, type ParsedLog, logColumns, readLogFile } from '../io/tsv-log.js';
+import type { Classifier } from '../models/classifier.js';
+import { DenoisedClassifier } from '../models/denoiser.js';
 import { OnnxClassifier } from '../models/onnx-classifier.js';
+import { OnnxDenoiser } from '../models/onnx-denoiser.js';
 import { defaultSmoothingOptions, parseSmoothingOptions } from '../options.js';
 import { packageVersion } from '../package-root.js';
 import { evaluateInput } from '../run/certify-run.js';
@@ -36,7 +39,7 @@ import {
 import { lineProblem, rederiveParams, toleranceOf } from './rederive.js';
 
 export interface Check {
-  name: 'lines' | 'rederive' | 'model' | 'data' | 'resample' | 'signature';
+  name: 'lines' | 'rederive' | 'model' | 'denoiser' | 'data' | 'resample' | 'signature';
   ok: boolean;
   /** one line: what was checked and found */
   summary: string;
@@ -47,6 +50,8 @@ export interface VerifyRequest {
   /** the model file (or its folder); its card beside it unless `card` */
   model?: string;
   card?: string;
+  /** denoised smoothing: the run's denoiser (its folder); needed by resample when the run had one */
+  denoiser?: string;
   data?: string;
   labels?: string;
   /** inputs to re-run (needs model and data) */
@@ -180,6 +185,47 @@ export function modelCheck(path: string, manifest: RunManifest): Check {
   };
 }
 
+/** The denoiser at `path` against the one the manifest names (denoised smoothing). */
+export function denoiserCheck(path: string | undefined, manifest: RunManifest): Check {
+  const named = manifest.denoiser;
+  if (!named)
+    return {
+      name: 'denoiser',
+      ok: path === undefined,
+      summary: `the run used no denoiser${path === undefined ? '' : `, but ${path} was given`}`,
+    };
+  if (path === undefined)
+    return {
+      name: 'denoiser',
+      ok: false,
+      summary: `the run used the denoiser ${named.path}: pass --denoiser`,
+    };
+  const file = modelFile(path);
+  const sha256 = sha256Hex(readFileSync(file));
+  const ok = sha256 === named.sha256;
+  return {
+    name: 'denoiser',
+    ok,
+    summary: ok
+      ? `${file}: sha256 ${sha256.slice(0, 16)}... as the manifest names (${named.name})`
+      : `${file}: sha256 ${sha256.slice(0, 16)}..., the run's denoiser (${named.path}) has ${named.sha256.slice(0, 16)}...`,
+  };
+}
+
+/** The base classifier of a run for re-running it: the model, behind the run's denoiser if it had one. */
+async function runClassifier(
+  manifest: RunManifest,
+  classifier: OnnxClassifier,
+  denoiser: string | undefined,
+  threads: number | undefined,
+): Promise<Classifier> {
+  if (!manifest.denoiser) return classifier;
+  if (denoiser === undefined)
+    throw new UsageError(`the run used the denoiser ${manifest.denoiser.path}: --resample needs --denoiser`);
+  const sigma = Number(manifest.options.sigma);
+  return new DenoisedClassifier(await OnnxDenoiser.load(denoiser, { sigma, threads }), classifier);
+}
+
 /** The data set of a run, read as the run read it (its manifest's transform). */
 function openRunData(
   data: string,
@@ -253,7 +299,8 @@ async function dataCheck(
 
 /** The smoothing options a manifest records, for re-running its inputs. */
 function manifestOptions(manifest: RunManifest) {
-  const { sampler, ...rest } = manifest.options;
+  // the denoiser is part of the base classifier (runClassifier), not a smoothing option
+  const { sampler, denoiser: _denoiser, ...rest } = manifest.options;
   if (sampler !== SAMPLER)
     throw new UsageError(
       `the run drew its noise with sampler ${String(sampler)}, this version with ${SAMPLER}: its inputs cannot be re-run`,
@@ -290,7 +337,7 @@ export function chooseRows(rows: readonly LogRow[], k: number, seed: number): Lo
 
 async function resampleCheck(
   run: Run,
-  classifier: OnnxClassifier,
+  classifier: Classifier,
   dataset: Dataset,
   k: number,
   seed: number,
@@ -330,6 +377,9 @@ function subjects(run: Run, dataDigest: string): Statement['subject'] {
     },
     { name: run.manifest.model.path, digest: { sha256: run.manifest.model.sha256 } },
     { name: `data-selection:${run.manifest.data.spec}`, digest: { sha256: dataDigest } },
+    ...(run.manifest.denoiser
+      ? [{ name: run.manifest.denoiser.path, digest: { sha256: run.manifest.denoiser.sha256 } }]
+      : []),
   ];
 }
 
@@ -352,7 +402,7 @@ function signatureCheck(
   const expected = subjects(run, dataDigest ?? '');
   const got = statement.subject;
   const problems: string[] = [];
-  const roles = ['log', 'manifest', 'model', 'data selection'];
+  const roles = ['log', 'manifest', 'model', 'data selection', 'denoiser'];
   if (got.length !== expected.length) problems.push(`${got.length} subjects, expected ${expected.length}`);
   expected.forEach((e, i) => {
     if (i === 3 && dataDigest === null) return;
@@ -373,6 +423,8 @@ export async function verifyRun(req: VerifyRequest): Promise<Check[]> {
   const run = readRun(req.log);
   const checks = [structureCheck(run), rederiveCheck(run)];
   if (req.model) checks.push(modelCheck(req.model, run.manifest));
+  if (req.denoiser !== undefined || (run.manifest.denoiser && req.model))
+    checks.push(denoiserCheck(req.denoiser, run.manifest));
   if (req.resample !== undefined && (!req.model || !req.data))
     throw new UsageError('--resample needs --model and --data');
   const video = run.manifest.data.transform?.frames !== undefined;
@@ -389,7 +441,8 @@ export async function verifyRun(req: VerifyRequest): Promise<Check[]> {
       checks.push(d.check);
       if (req.resample !== undefined && classifier) {
         const seed = req.seed ?? randomInt(2 ** 31);
-        checks.push(await resampleCheck(run, classifier, dataset, req.resample, seed));
+        const base = await runClassifier(run.manifest, classifier, req.denoiser, req.threads);
+        checks.push(await resampleCheck(run, base, dataset, req.resample, seed));
       }
     }
     if (req.key)
@@ -408,6 +461,8 @@ export interface SignRequest {
   log: string;
   key: string;
   model: string;
+  /** the run's denoiser, required when its manifest names one */
+  denoiser?: string;
   data: string;
   labels?: string;
   card?: string;
@@ -424,6 +479,8 @@ export async function signRun(req: SignRequest): Promise<{ path: string; keyid: 
   const key = readKey(req.key, 'private');
   const run = readRun(req.log);
   const checks = [structureCheck(run), rederiveCheck(run), modelCheck(req.model, run.manifest)];
+  if (req.denoiser !== undefined || run.manifest.denoiser)
+    checks.push(denoiserCheck(req.denoiser, run.manifest));
   const video = run.manifest.data.transform?.frames !== undefined;
   const classifier = video ? await OnnxClassifier.load(req.model, { card: req.card, threads: 1 }) : null;
   let digest: string;
