@@ -8,7 +8,15 @@
  * Skipped, with the reason, where redis-server is not installed (the video test: without ffmpeg).
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -409,6 +417,49 @@ describe('queue: one run over many workers', { skip: redisMissing ?? false }, ()
     await closeWorkers();
   });
 
+  it("a worker refuses a model whose card differs from the run's", async () => {
+    const dir = join(tmp, 'carded');
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(model, join(dir, 'model.onnx'));
+    const card = (normalization: { mean: number[]; std: number[] } | null) =>
+      JSON.stringify({
+        format: 'smooth-reduce-model-card',
+        version: 2,
+        name: 'centroid',
+        input: {
+          layout: 'NCHW',
+          shape: [1, 28, 28],
+          pixelRange: [0, 1],
+          channelOrder: 'gray',
+          normalization,
+        },
+        classes: Array.from({ length: 10 }, (_, i) => String(i)),
+      });
+    writeFileSync(join(dir, 'model.json'), card(null));
+    const out = join(tmp, 'carded.tsv');
+    const before = await redis.zcard(keys.runs);
+    const collector = cliInProcess([
+      ...certifyArgs(out, '--model', dir, '--seed', '11'),
+      '--queue',
+      server.url,
+      '--attempts',
+      '1',
+    ]);
+    await until(
+      'queued jobs',
+      async () => (await redis.zcard(keys.runs)) > before && (await redis.keys('*:wait')).length > 0,
+    );
+    // the worker's copy of the card normalises: same .onnx, another f
+    writeFileSync(join(dir, 'model.json'), card({ mean: [0.2], std: [0.5] }));
+    await inProcessWorker('card-check');
+    const r = await collector;
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^smooth-reduce: \d+ input\(s\) failed .*model\.onnx: the model card differs/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.equal(lineCount(out), 0);
+    await closeWorkers();
+  });
+
   it('a run cancelled with later inputs finished, then rerun: the log is in index order, as a local run writes it', async () => {
     const out = join(tmp, 'cancel-order.tsv');
     const before = new Set(await redis.zrange(keys.runs, 0, -1));
@@ -503,11 +554,17 @@ describe('queue: worker model cache', () => {
     const missing = join(tmp, 'gone.onnx');
     const bare = new ModelCache({ device: 'cpu', threads: 1, search: [] });
     await assert.rejects(
-      bare.get({ path: missing, sha256: sha, card: null }),
+      bare.get({ path: missing, sha256: sha, externalData: [], cardSha256: null, card: null }),
       /cannot read model .*gone\.onnx \(ENOENT\); pass --models/,
     );
     const searching = new ModelCache({ device: 'cpu', threads: 1, search: [dir] });
-    const found = await searching.get({ path: missing, sha256: sha, card: null });
+    const found = await searching.get({
+      path: missing,
+      sha256: sha,
+      externalData: [],
+      cardSha256: null,
+      card: null,
+    });
     assert.equal(found.sha256, sha);
     assert.equal(found.path, file);
     await searching.dispose();

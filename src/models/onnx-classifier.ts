@@ -3,8 +3,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { createHash } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 // a namespace import: worker threads under tsx load this module through require(), where a default import is undefined
 import * as ort from 'onnxruntime-node';
 import { UsageError } from '../core/errors.js';
@@ -18,6 +17,7 @@ import {
   cardShape,
   readModelCard,
 } from './model-card.js';
+import { type ModelIdentity, cardFile, fileStamps, identify } from './model-identity.js';
 
 export type Device = 'cpu' | 'cuda';
 
@@ -46,13 +46,23 @@ export class OnnxClassifier implements Classifier {
   private readonly outputName: string;
   private readonly scale?: { mul: Float32Array; add: Float32Array };
 
+  /** the .onnx file, and its sha256 (for manifests) */
+  readonly path: string;
+  readonly sha256: string;
+  /** the external data files the graph names (relative to the model's folder) and their sha256 */
+  readonly externalData: ModelIdentity['externalData'];
+  /** sha256 of the card's computation fields; null when the card was inferred from the graph */
+  readonly cardSha256: string | null;
+
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly card: ModelCard,
-    /** the .onnx file, and its sha256 (for manifests) */
-    readonly path: string,
-    readonly sha256: string,
+    readonly identity: ModelIdentity,
   ) {
+    this.path = identity.path;
+    this.sha256 = identity.sha256;
+    this.externalData = identity.externalData;
+    this.cardSha256 = identity.cardSha256;
     this.inputShape = cardShape(card);
     this.layout = cardLayout(card);
     const { channels: C, frames: T, height: H, width: W } = this.inputShape;
@@ -84,6 +94,13 @@ export class OnnxClassifier implements Classifier {
     if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)
       throw new UsageError(`--threads must be an integer in [1, ${MAX_THREADS}], got ${threads}`);
     const bytes = readFileSync(path);
+    const cardPath = cardFile(path, options.card);
+    if (options.card !== undefined && cardPath === null)
+      throw new UsageError(`no such model card: ${options.card}`);
+    const givenCard = cardPath ? readModelCard(cardPath) : null;
+    // the .onnx, its external data (confined to the model's folder) and the card
+    const identity = identify(path, bytes, givenCard);
+    const stamps = fileStamps(identity, cardPath);
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: [options.device ?? 'cpu'],
       graphOptimizationLevel: 'all',
@@ -93,7 +110,12 @@ export class OnnxClassifier implements Classifier {
     };
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(bytes, sessionOptions);
+      // from the path when the graph names external data: ONNX Runtime then resolves it against the
+      // model's folder (from bytes it would use the working directory)
+      session =
+        identity.externalData.length > 0
+          ? await ort.InferenceSession.create(path, sessionOptions)
+          : await ort.InferenceSession.create(bytes, sessionOptions);
     } catch (e) {
       const why = firstLine((e as Error).message);
       if (options.device === 'cuda') {
@@ -114,14 +136,18 @@ export class OnnxClassifier implements Classifier {
         );
       }
     }
-    const cardPath = options.card ?? join(dirname(path), 'model.json');
-    const card = existsSync(cardPath) ? readModelCard(cardPath) : await inferCard(session, path);
-    const classifier = new OnnxClassifier(
-      session,
-      card,
-      path,
-      createHash('sha256').update(bytes).digest('hex'),
-    );
+    const card = givenCard ?? (await inferCard(session, path));
+    let changed: boolean;
+    try {
+      changed = fileStamps(identity, cardPath) !== stamps;
+    } catch {
+      changed = true;
+    }
+    if (changed) {
+      await session.release();
+      throw new UsageError(`${path}: the model's files changed while it was loaded; load it again`);
+    }
+    const classifier = new OnnxClassifier(session, card, identity);
     await classifier.check();
     return classifier;
   }

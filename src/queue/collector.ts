@@ -141,6 +141,8 @@ async function collect(
     model: {
       path: req.model.path,
       sha256: req.model.sha256,
+      externalData: req.model.externalData ?? [],
+      cardSha256: req.model.cardSha256 ?? null,
       card: q.card,
       name: req.model.card.name,
     },

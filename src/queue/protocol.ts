@@ -13,20 +13,22 @@
  *                                or short video, which a local run skips too), `s` (the reason).
  *
  * A run id is a hash of everything that decides the logs' content (command, certificate options,
- * model sha256, data, selection, companions), so rerunning the same command finds the same run.
+ * model identity, data, selection, companions), so rerunning the same command finds the same run.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { RunIdentity } from '../io/manifest.js';
+import { canonicalJson } from '../models/model-identity.js';
 
 export const PREFIX = 'smooth-reduce';
 export const QUEUE_NAME = 'certify';
 export const JOB_FORMAT = 'smooth-reduce-job';
 /**
  * 2: runs carry companions (certify --also) and their results a `c` field; 3: video runs (clip
- * transform, window companions) and `s` results (an input the worker could not read)
+ * transform, window companions) and `s` results (an input the worker could not read); 4: the model
+ * is named by its whole identity (external data and card hash besides the .onnx sha256)
  */
-export const JOB_VERSION = 3;
+export const JOB_VERSION = 4;
 
 export const keys = {
   runs: `${PREFIX}:runs`,
@@ -65,6 +67,13 @@ export const runSpecSchema = z.object({
     /** as the user gave it: a worker resolves it against its own working directory */
     path: z.string().min(1),
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    /** the external data files (relative to the model's folder) with their sha256 */
+    externalData: z.array(z.object({ path: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/) })),
+    /** sha256 of the card's computation fields (null: no card, the graph decides) */
+    cardSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .nullable(),
     card: z.string().min(1).nullable(),
     name: z.string(),
   }),
@@ -104,7 +113,15 @@ export function runIdOf(identity: RunIdentity, companions: RunSpec['companions']
   const decisive = {
     command: identity.command,
     options: identity.options,
-    model: identity.model.sha256,
+    // the .onnx alone for models without a recorded identity (in-memory ones), else all of it
+    model:
+      identity.model.cardSha256 === undefined
+        ? identity.model.sha256
+        : {
+            sha256: identity.model.sha256,
+            externalData: identity.model.externalData ?? [],
+            card: identity.model.cardSha256,
+          },
     data: identity.data,
     selection: identity.selection,
     ...(companions.length > 0 ? { companions } : {}),
@@ -115,13 +132,4 @@ export function runIdOf(identity: RunIdentity, companions: RunSpec['companions']
 /** One job per chunk of inputs, named by its first index: adding it again is a no-op in BullMQ. */
 export function jobIdOf(run: string, indices: number[]): string {
   return `${run}-${indices[0]}`;
-}
-
-/** JSON with object keys sorted, so equal values hash equally. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : v,
-  );
 }
