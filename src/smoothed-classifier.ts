@@ -168,6 +168,8 @@ export class SmoothedClassifier {
       aggregate: o.aggregate,
       companions: aggregates,
     });
+    // a --call-memory too small for one model input is refused here, before any sampling
+    this.sampler.sizerFor(this.reducer.geometry.copies);
   }
 
   /**

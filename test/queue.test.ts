@@ -8,7 +8,15 @@
  * Skipped, with the reason, where redis-server is not installed (the video test: without ffmpeg).
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -59,6 +67,15 @@ function indexCounts(path: string): { indices: number[]; repeated: number[] } {
     indices: [...seen.keys()].sort((a, b) => a - b),
     repeated: [...seen.entries()].filter(([, k]) => k > 1).map(([i]) => i),
   };
+}
+
+/** The indices of a log's lines, in file order. */
+function fileOrder(path: string): number[] {
+  return readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((r) => Number(r.split('\t')[0]));
 }
 
 function lineCount(path: string): number {
@@ -362,12 +379,14 @@ describe('queue: one run over many workers', { skip: redisMissing ?? false }, ()
       /^smooth-reduce: 1 input\(s\) failed on the workers: input 2 after 2 attempt\(s\): .*5\.png.*rerun/,
     );
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-    assert.equal(lineCount(out), 5);
-    // repaired: the rerun retries the failed job and completes
+    // 0 and 1 in the log; 3, 4 and 5 wait in the results stream: never a line out of order
+    assert.equal(lineCount(out), 2);
+    assert.match(r.stderr, /2 of 6 inputs are in .*; 3 more finished input\(s\) wait in the run's results/);
+    // repaired: the rerun retries the failed job and completes, in index order
     writeFileSync(broken, good);
     const again = await cliInProcess(args);
     assert.equal(again.code, 0, again.stderr);
-    assert.equal(indexCounts(out).indices.length, 6);
+    assert.deepEqual(fileOrder(out), [0, 1, 2, 3, 4, 5]);
     await closeWorkers();
   });
 
@@ -395,6 +414,79 @@ describe('queue: one run over many workers', { skip: redisMissing ?? false }, ()
       /^smooth-reduce: \d+ input\(s\) failed .*swapped\.onnx has sha256 [0-9a-f]{12}\.\.\., not the run's/,
     );
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    await closeWorkers();
+  });
+
+  it("a worker refuses a model whose card differs from the run's", async () => {
+    const dir = join(tmp, 'carded');
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(model, join(dir, 'model.onnx'));
+    const card = (normalization: { mean: number[]; std: number[] } | null) =>
+      JSON.stringify({
+        format: 'smooth-reduce-model-card',
+        version: 2,
+        name: 'centroid',
+        input: {
+          layout: 'NCHW',
+          shape: [1, 28, 28],
+          pixelRange: [0, 1],
+          channelOrder: 'gray',
+          normalization,
+        },
+        classes: Array.from({ length: 10 }, (_, i) => String(i)),
+      });
+    writeFileSync(join(dir, 'model.json'), card(null));
+    const out = join(tmp, 'carded.tsv');
+    const before = await redis.zcard(keys.runs);
+    const collector = cliInProcess([
+      ...certifyArgs(out, '--model', dir, '--seed', '11'),
+      '--queue',
+      server.url,
+      '--attempts',
+      '1',
+    ]);
+    await until(
+      'queued jobs',
+      async () => (await redis.zcard(keys.runs)) > before && (await redis.keys('*:wait')).length > 0,
+    );
+    // the worker's copy of the card normalises: same .onnx, another f
+    writeFileSync(join(dir, 'model.json'), card({ mean: [0.2], std: [0.5] }));
+    await inProcessWorker('card-check');
+    const r = await collector;
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^smooth-reduce: \d+ input\(s\) failed .*model\.onnx: the model card differs/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.equal(lineCount(out), 0);
+    await closeWorkers();
+  });
+
+  it('a run cancelled with later inputs finished, then rerun: the log is in index order, as a local run writes it', async () => {
+    const out = join(tmp, 'cancel-order.tsv');
+    const before = new Set(await redis.zrange(keys.runs, 0, -1));
+    const args = [...certifyArgs(out), '--queue', server.url];
+    const collector = cliInProcess(args);
+    let id = '';
+    await until('the run to be queued', async () => {
+      id = (await redis.zrange(keys.runs, 0, -1)).find((r) => !before.has(r)) ?? '';
+      return id !== '' && (await redis.keys('*:wait')).length > 0;
+    });
+    // inputs 4..7 finished (by some worker) before 0..3: their lines are the local run's
+    const local = readFileSync(reference, 'utf8').trim().split('\n').slice(1);
+    for (const line of local.slice(4, 8))
+      await redis.xadd(keys.results(id), '*', 'i', line.split('\t')[0], 'w', 'early', 'l', line);
+    await sleep(1500);
+    const cancel = await cliInProcess(['queue', 'cancel', '--queue', server.url, id]);
+    assert.equal(cancel.code, 0, cancel.stderr);
+    const stopped = await collector;
+    assert.equal(stopped.code, 1);
+    assert.match(stopped.stderr, /was cancelled \(queue cancel\); 0 of 12 inputs are in .*; 4 more finished/);
+    assert.deepEqual(fileOrder(out), [], 'no line is written before its predecessors');
+    // the rerun (same command: same run) writes the waiting lines in their places
+    await inProcessWorker('after-cancel');
+    const again = await cliInProcess(args);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(fileOrder(out), [...Array(TOTAL).keys()]);
+    assert.equal(withoutTime(out), withoutTime(reference));
     await closeWorkers();
   });
 
@@ -462,11 +554,17 @@ describe('queue: worker model cache', () => {
     const missing = join(tmp, 'gone.onnx');
     const bare = new ModelCache({ device: 'cpu', threads: 1, search: [] });
     await assert.rejects(
-      bare.get({ path: missing, sha256: sha, card: null }),
+      bare.get({ path: missing, sha256: sha, externalData: [], cardSha256: null, card: null }),
       /cannot read model .*gone\.onnx \(ENOENT\); pass --models/,
     );
     const searching = new ModelCache({ device: 'cpu', threads: 1, search: [dir] });
-    const found = await searching.get({ path: missing, sha256: sha, card: null });
+    const found = await searching.get({
+      path: missing,
+      sha256: sha,
+      externalData: [],
+      cardSha256: null,
+      card: null,
+    });
     assert.equal(found.sha256, sha);
     assert.equal(found.path, file);
     await searching.dispose();

@@ -64,6 +64,8 @@ class Tally {
   done = 0;
   correct = 0;
   abstained = 0;
+  /** inputs of this session that could not be read (no log line): neither right nor wrong */
+  skipped = 0;
   private t0 = 0;
 
   constructor(private readonly now: () => number) {}
@@ -74,7 +76,14 @@ class Tally {
     this.done = resumed;
     this.correct = counts.correct;
     this.abstained = counts.abstained;
+    this.skipped = 0;
     this.t0 = this.now();
+  }
+
+  /** an input that could not be read: it counts as processed, not in the accuracy */
+  skip(): void {
+    this.done++;
+    this.skipped++;
   }
 
   add(e: InputEvent, done: number): void {
@@ -93,9 +102,14 @@ class Tally {
     return this.done >= this.total ? 0 : (this.total - this.done) / this.rate;
   }
 
-  /** certified accuracy at radius 0 (PREDICT: accuracy): correct and not abstained / done */
+  /** inputs with a log line */
+  get scored(): number {
+    return this.done - this.skipped;
+  }
+
+  /** certified accuracy at radius 0 (PREDICT: accuracy): correct and not abstained / inputs with a line */
   get accuracy(): number {
-    return this.done > 0 ? this.correct / this.done : NaN;
+    return this.scored > 0 ? this.correct / this.scored : NaN;
   }
 }
 
@@ -109,7 +123,7 @@ function finishLine(s: RunTotals, t: Tally, out: string): string {
   const session = s.resumed > 0 ? ` (${s.total - s.resumed} this session)` : '';
   return (
     `done: ${s.total} inputs${session} in ${formatDuration(s.seconds)}, certified accuracy ${t.accuracy.toFixed(3)} ` +
-    `(${t.correct}/${t.done}), ${t.abstained} abstained; log ${out}`
+    `(${t.correct}/${t.scored}), ${t.abstained} abstained${t.skipped > 0 ? `, ${t.skipped} skipped (unreadable, no log line)` : ''}; log ${out}`
   );
 }
 
@@ -158,6 +172,7 @@ export function createProgress(options: ProgressOptions): ProgressDisplay {
           emit({ event: 'input', done, total: tally.total, ...e });
         },
         skip(idx, reason) {
+          tally.skip();
           emit({ event: 'skip', idx, reason });
         },
         finish(s) {
@@ -169,6 +184,7 @@ export function createProgress(options: ProgressOptions): ProgressDisplay {
             done: tally.done,
             correct: tally.correct,
             abstained: tally.abstained,
+            skipped: tally.skipped,
             accuracy: tally.accuracy,
             seconds: s.seconds,
             session: { inputs: s.total - s.resumed, correct: s.correct, abstained: s.abstained },
@@ -204,7 +220,10 @@ export function createProgress(options: ProgressOptions): ProgressDisplay {
             say(line());
           }
         },
-        skip: (idx, reason) => say(skipLine(idx, reason)),
+        skip(idx, reason) {
+          tally.skip();
+          say(skipLine(idx, reason));
+        },
         finish(s) {
           if (tally.done > tally.resumed) say(line());
           say(finishLine(s, tally, options.out));
@@ -250,6 +269,7 @@ export function createProgress(options: ProgressOptions): ProgressDisplay {
           bar?.update(done, payload());
         },
         skip(idx, reason) {
+          tally.skip();
           stderr.write('\n');
           say(skipLine(idx, reason));
         },

@@ -34,7 +34,18 @@ export interface RunIdentity {
   command: 'certify' | 'predict';
   /** every option that changes a certificate (not batch size, threads or display) */
   options: Record<string, unknown>;
-  model: { path: string; sha256: string; name: string };
+  /**
+   * the .onnx file's path and sha256, its card's name; for models loaded from files also the
+   * external data files (relative to the model's folder, with sha256) and the sha256 of the card's
+   * computation fields (null without a card): manifests before them lack both
+   */
+  model: {
+    path: string;
+    sha256: string;
+    name: string;
+    externalData?: { path: string; sha256: string }[];
+    cardSha256?: string | null;
+  };
   /** denoised smoothing: the denoiser run before the model (compared through options.denoiser) */
   denoiser?: { path: string; sha256: string; name: string };
   data: { spec: string; description: string; size: number; transform?: DataTransform };
@@ -173,20 +184,25 @@ export function identityMismatch(previous: RunIdentity, current: RunIdentity): s
     {
       command: previous.command,
       options: previous.options,
-      model: { sha256: previous.model.sha256 },
+      model: modelKey(previous.model),
       data: previous.data,
       selection: previous.selection,
     },
     {
       command: current.command,
       options: current.options,
-      model: { sha256: current.model.sha256 },
+      model: modelKey(current.model),
       data: current.data,
       selection: current.selection,
     },
     '',
   );
   return diffs.length ? diffs.join(', ') : null;
+}
+
+/** What of a manifest's model decides the log: the .onnx, its external data and its card. */
+function modelKey(model: RunIdentity['model']): Record<string, unknown> {
+  return { sha256: model.sha256, externalData: model.externalData, cardSha256: model.cardSha256 };
 }
 
 /** The manifest beside the log `logPath`, or null when there is none. */

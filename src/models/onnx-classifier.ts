@@ -1,14 +1,11 @@
 /**
  * A Classifier backed by ONNX Runtime (onnxruntime-node), with its model card.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 // a namespace import: worker threads under tsx load this module through require(), where a default import is undefined
 import * as ort from 'onnxruntime-node';
 import { UsageError } from '../core/errors.js';
 import { type ClipLayout, type Shape3, formatShape } from '../core/shape.js';
 import type { Classifier } from './classifier.js';
-import { type SessionOptions, firstLine, openSession } from './onnx-session.js';
 import {
   type ModelCard,
   MODEL_CARD_FORMAT,
@@ -17,6 +14,8 @@ import {
   cardShape,
   readModelCard,
 } from './model-card.js';
+import { type ModelIdentity, cardFile, fileStamps, identify } from './model-identity.js';
+import { type SessionOptions, createSession, firstLine, readModel } from './onnx-session.js';
 
 export type { Device } from './onnx-session.js';
 /** inputs in the forward pass that checks a model at load */
@@ -39,13 +38,23 @@ export class OnnxClassifier implements Classifier {
   private readonly outputName: string;
   private readonly scale?: { mul: Float32Array; add: Float32Array };
 
+  /** the .onnx file, and its sha256 (for manifests) */
+  readonly path: string;
+  readonly sha256: string;
+  /** the external data files the graph names (relative to the model's folder) and their sha256 */
+  readonly externalData: ModelIdentity['externalData'];
+  /** sha256 of the card's computation fields; null when the card was inferred from the graph */
+  readonly cardSha256: string | null;
+
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly card: ModelCard,
-    /** the .onnx file, and its sha256 (for manifests) */
-    readonly path: string,
-    readonly sha256: string,
+    readonly identity: ModelIdentity,
   ) {
+    this.path = identity.path;
+    this.sha256 = identity.sha256;
+    this.externalData = identity.externalData;
+    this.cardSha256 = identity.cardSha256;
     this.inputShape = cardShape(card);
     this.layout = cardLayout(card);
     const { channels: C, frames: T, height: H, width: W } = this.inputShape;
@@ -70,7 +79,21 @@ export class OnnxClassifier implements Classifier {
    * [0, 1] and any normalisation to be inside the graph.
    */
   static async load(modelPath: string, options: LoadOptions = {}): Promise<OnnxClassifier> {
-    const { session, path, sha256 } = await openSession(modelPath, options);
+    const { path, bytes, threads } = readModel(modelPath, options);
+    const cardPath = cardFile(path, options.card);
+    if (options.card !== undefined && cardPath === null)
+      throw new UsageError(`no such model card: ${options.card}`);
+    const givenCard = cardPath ? readModelCard(cardPath) : null;
+    // the .onnx, its external data (confined to the model's folder) and the card
+    const identity = identify(path, bytes, givenCard);
+    const stamps = fileStamps(identity, cardPath);
+    const session = await createSession(
+      path,
+      bytes,
+      identity.externalData.length > 0,
+      threads,
+      options.device,
+    );
     for (const [what, names] of [
       ['inputs', session.inputNames],
       ['outputs', session.outputNames],
@@ -82,9 +105,18 @@ export class OnnxClassifier implements Classifier {
         );
       }
     }
-    const cardPath = options.card ?? join(dirname(path), 'model.json');
-    const card = existsSync(cardPath) ? readModelCard(cardPath) : await inferCard(session, path);
-    const classifier = new OnnxClassifier(session, card, path, sha256);
+    const card = givenCard ?? (await inferCard(session, path));
+    let changed: boolean;
+    try {
+      changed = fileStamps(identity, cardPath) !== stamps;
+    } catch {
+      changed = true;
+    }
+    if (changed) {
+      await session.release();
+      throw new UsageError(`${path}: the model's files changed while it was loaded; load it again`);
+    }
+    const classifier = new OnnxClassifier(session, card, identity);
     await classifier.check();
     return classifier;
   }

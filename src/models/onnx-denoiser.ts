@@ -3,16 +3,17 @@
  * `direct` graphs map noisy images to clean ones; `diffusion-eps` graphs predict the noise of x_t at
  * timestep t and are run as Carlini et al.'s one-shot denoiser at the run's sigma (./diffusion.ts).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { UsageError } from '../core/errors.js';
 import { type Shape3, formatShape, shapeSize } from '../core/shape.js';
-import { readJsonFile } from '../io/json.js';
+import { readJsonFile, sha256Hex } from '../io/json.js';
 import type { Denoiser } from './denoiser.js';
 import { type DenoiserCard, isDenoiserCard, validateDenoiserCard } from './denoiser-card.js';
 import { type DiffusionStep, alphaBars, denoisedFromEps, diffusionStep } from './diffusion.js';
-import { type SessionOptions, firstLine, openSession } from './onnx-session.js';
+import { externalDataFiles } from './model-identity.js';
+import { type SessionOptions, createSession, firstLine, readModel } from './onnx-session.js';
 
 export interface DenoiserLoadOptions extends SessionOptions {
   /** the run's noise level (pixel scale): fixes a diffusion model's timestep */
@@ -32,9 +33,10 @@ export class OnnxDenoiser implements Denoiser {
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly card: DenoiserCard,
-    /** the .onnx file, and its sha256 (for manifests) */
+    /** the .onnx file, its sha256 and its external data files (for manifests) */
     readonly path: string,
     readonly sha256: string,
+    readonly externalData: { path: string; sha256: string }[],
     sigma: number,
   ) {
     this.name = card.name;
@@ -60,22 +62,22 @@ export class OnnxDenoiser implements Denoiser {
 
   /** Loads a denoiser folder (model.onnx + model.json, a denoiser card) and checks it with a forward pass. */
   static async load(modelPath: string, options: DenoiserLoadOptions): Promise<OnnxDenoiser> {
-    const { session, path, sha256 } = await openSession(modelPath, options);
+    const { path, bytes, threads } = readModel(modelPath, options);
     const cardPath = join(dirname(path), 'model.json');
-    if (!existsSync(cardPath)) {
-      await session.release();
+    if (!existsSync(cardPath))
       throw new UsageError(
-        `${path}: a denoiser needs its card (model.json beside it, format "smooth-reduce-denoiser-card"; see README)`,
+        `${path}: a denoiser needs its card (model.json beside it, format "smooth-reduce-denoiser-card"; see docs/denoised-smoothing.md)`,
       );
-    }
     const raw = readJsonFile(cardPath, 'denoiser card');
-    if (!isDenoiserCard(raw)) {
-      await session.release();
+    if (!isDenoiserCard(raw))
       throw new UsageError(
         `${cardPath} is not a denoiser card (format "smooth-reduce-denoiser-card"): is ${modelPath} a classifier?`,
       );
-    }
     const card = validateDenoiserCard(raw, cardPath);
+    // external data confined to the denoiser's folder, as for classifiers (./model-identity.ts)
+    const external = externalDataFiles(path, bytes);
+    const session = await createSession(path, bytes, external.length > 0, threads, options.device);
+    const externalData = external.map((f) => ({ path: f.location, sha256: sha256Hex(readFileSync(f.file)) }));
     const inputs = card.kind === 'diffusion-eps' ? 2 : 1;
     if (session.inputNames.length !== inputs || session.outputNames.length !== 1) {
       await session.release();
@@ -83,7 +85,7 @@ export class OnnxDenoiser implements Denoiser {
         `${path}: a ${card.kind} denoiser needs ${inputs === 2 ? 'two inputs (image, timestep)' : 'one image input'} and one output; the graph has ${session.inputNames.length} input(s) and ${session.outputNames.length} output(s)`,
       );
     }
-    const denoiser = new OnnxDenoiser(session, card, path, sha256, options.sigma);
+    const denoiser = new OnnxDenoiser(session, card, path, sha256Hex(bytes), externalData, options.sigma);
     await denoiser.check();
     return denoiser;
   }

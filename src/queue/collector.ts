@@ -141,6 +141,8 @@ async function collect(
     model: {
       path: req.model.path,
       sha256: req.model.sha256,
+      externalData: req.model.externalData ?? [],
+      cardSha256: req.model.cardSha256 ?? null,
       card: q.card,
       name: req.model.card.name,
     },
@@ -225,20 +227,31 @@ async function collect(
   const append = (idx: number, lines: string[][]) => {
     for (const [k, r] of logs.entries()) if (!r.log.done.has(idx)) r.log.append(lines[k]);
   };
+  // A line whose predecessors are missing is never written out of order, not even when the run
+  // stops (cancel, failure): it stays in the results stream, and the rerun writes it in its place.
   let next = 0;
-  const write = (all = false) => {
+  let written = resumed;
+  const write = () => {
     for (; next < indices.length; next++) {
       const idx = indices[next];
       if (!todoAtStart.has(idx)) continue;
       const lines = pending.get(idx);
       if (lines === undefined) break;
       if (lines) append(idx, lines);
+      written++;
       pending.delete(idx);
     }
-    if (all) {
-      for (const [idx, lines] of pending) if (lines) append(idx, lines);
-      pending.clear();
-    }
+  };
+  /** how the log stands when the run stops early: what is in it, what waits in Redis */
+  const stopped = () => {
+    const waiting = [...pending.values()].filter((l) => l !== null).length;
+    const inLog = written - skipped.filter((s) => !pending.has(s.idx)).length;
+    return (
+      `${inLog} of ${indices.length} inputs are in ${req.out}` +
+      (waiting > 0
+        ? `; ${waiting} more finished input(s) wait in the run's results on Redis, to be written in index order by the rerun (queue clean drops them)`
+        : '')
+    );
   };
   const take = ([, entry]: StreamEntry) => {
     const f: Record<string, string> = {};
@@ -338,20 +351,18 @@ async function collect(
     changed = false;
     const status = await redis.hget(recordKey, 'status');
     if (status !== 'running') {
-      write(true);
       saveManifest();
       const why = status === null ? 'removed (queue clean)' : `${status} (queue cancel)`;
-      throw new Error(`run ${id} was ${why}; ${done.size} of ${indices.length} inputs are in ${req.out}`);
+      throw new Error(`run ${id} was ${why}; ${stopped()}`);
     }
-    const failure = await failures(queue, id, mine, done, indices.length, req.out);
+    const failure = await failures(queue, id, mine, done, indices.length, stopped());
     if (failure) {
-      write(true);
       saveManifest();
       await redis.hset(recordKey, { status: 'failed', updated: new Date().toISOString() });
       throw new Error(failure);
     }
   }
-  write(true);
+  write();
   saveManifest();
   finishRun(run, req.out, skipped);
   for (const c of run.companions) finishRun({ ...run, manifest: c.manifest }, c.out, skipped);
@@ -372,7 +383,8 @@ async function failures(
   mine: (jobId: string) => boolean,
   done: Set<number>,
   total: number,
-  out: string,
+  /** where the finished inputs are */
+  where: string,
 ): Promise<string | null> {
   const failedIds = (await queue.getRanges(['failed'], 0, -1)).filter(mine);
   if (failedIds.length === 0) return null;
@@ -395,6 +407,6 @@ async function failures(
   const more = failed.length > 1 ? ` (and ${failed.length - 1} more failed jobs)` : '';
   return (
     `${missing} input(s) failed on the workers: input ${describeIndices(first.indices)} after ${first.attempts} attempt(s): ` +
-    `${first.reason}${more}; the other ${done.size} are in ${out}; fix the cause and rerun the same command to retry them`
+    `${first.reason}${more}; ${where}; fix the cause and rerun the same command to retry them`
   );
 }

@@ -1,18 +1,26 @@
 /**
  * The models a worker has loaded, found by path or by content: a job names its model by the path
- * the producer was given and by its sha256. The worker looks at that path (relative to its own
- * working directory) and then under its `--models` folders for an `.onnx` file with that hash, and
- * refuses a file whose hash differs: a worker never certifies with another model than the run's.
+ * the producer was given and by its identity (the .onnx sha256, its external data and its card's
+ * hash). The worker looks at that path (relative to its own working directory) and then under its
+ * `--models` folders for an `.onnx` file with that hash, and refuses a model whose identity differs
+ * (another file, other external data, another card): a worker never certifies with another model
+ * than the run's.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { type Device, OnnxClassifier } from '../models/onnx-classifier.js';
+import { canonicalJson } from '../io/json.js';
+import { identityDifference, modelFile } from '../models/model-identity.js';
 
 export interface ModelRef {
   path: string;
   sha256: string;
+  /** external data files (relative to the model's folder) and their sha256 */
+  externalData: { path: string; sha256: string }[];
+  /** sha256 of the card's computation fields, null without a card */
+  cardSha256: string | null;
   /** explicit model card path (the producer's --card), else model.json beside the model */
   card: string | null;
 }
@@ -28,10 +36,9 @@ export interface ModelCacheOptions {
 
 const short = (sha: string) => sha.slice(0, 12);
 
-/** A model folder means the model.onnx inside it, as OnnxClassifier.load reads it. */
-function modelFile(path: string): string {
-  return existsSync(path) && statSync(path).isDirectory() ? join(path, 'model.onnx') : path;
-}
+/** What the cache keys a model by: its whole identity, not its path. */
+const keyOf = (ref: ModelRef) =>
+  canonicalJson({ sha256: ref.sha256, externalData: ref.externalData, card: ref.cardSha256 });
 
 function onnxFilesUnder(dir: string, depth = 2): string[] {
   let entries;
@@ -58,16 +65,17 @@ export class ModelCache {
 
   /** The classifier for `ref`, loading it on first use; a UsageError when no file has its hash. */
   get(ref: ModelRef): Promise<OnnxClassifier> {
-    let model = this.loaded.get(ref.sha256);
+    const key = keyOf(ref);
+    let model = this.loaded.get(key);
     if (model) {
       // most recently used last
-      this.loaded.delete(ref.sha256);
-      this.loaded.set(ref.sha256, model);
+      this.loaded.delete(key);
+      this.loaded.set(key, model);
       return model;
     }
     model = this.load(ref);
-    this.loaded.set(ref.sha256, model);
-    model.catch(() => this.loaded.delete(ref.sha256));
+    this.loaded.set(key, model);
+    model.catch(() => this.loaded.delete(key));
     void this.evict();
     return model;
   }
@@ -96,8 +104,12 @@ export class ModelCache {
     let problem: string;
     try {
       const sha = this.hashOf(named);
-      if (sha === ref.sha256) return await this.open(named, ref.card ?? undefined, ref);
-      problem = `${named} has sha256 ${short(sha)}..., not the run's ${short(ref.sha256)}... (another file at the same path?)`;
+      if (sha === ref.sha256) {
+        const opened = await this.open(named, ref.card ?? undefined, ref);
+        if (typeof opened !== 'string') return opened;
+        problem = opened;
+      } else
+        problem = `${named} has sha256 ${short(sha)}..., not the run's ${short(ref.sha256)}... (another file at the same path?)`;
     } catch (e) {
       if (e instanceof UsageError) throw e;
       problem = `cannot read model ${named} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
@@ -106,7 +118,10 @@ export class ModelCache {
       for (const file of onnxFilesUnder(dir)) {
         if (resolve(file) === resolve(named)) continue;
         try {
-          if (this.hashOf(file) === ref.sha256) return await this.open(file, undefined, ref);
+          if (this.hashOf(file) !== ref.sha256) continue;
+          const opened = await this.open(file, undefined, ref);
+          if (typeof opened !== 'string') return opened;
+          problem += `; ${opened}`;
         } catch (e) {
           if (e instanceof UsageError) throw e;
         }
@@ -118,16 +133,22 @@ export class ModelCache {
     throw new UsageError(`${problem}${searched}`);
   }
 
-  private async open(file: string, card: string | undefined, ref: ModelRef): Promise<OnnxClassifier> {
+  /** The model at `file` when its whole identity is the run's, else why not (one line). */
+  private async open(
+    file: string,
+    card: string | undefined,
+    ref: ModelRef,
+  ): Promise<OnnxClassifier | string> {
     const classifier = await OnnxClassifier.load(file, {
       card,
       device: this.options.device,
       threads: this.options.threads,
     });
-    // the file may have changed between hashing and loading
-    if (classifier.sha256 !== ref.sha256) {
+    // the file may have changed between hashing and loading; its card and external data must match
+    const diff = identityDifference(classifier.identity, ref);
+    if (diff) {
       await classifier.dispose();
-      throw new UsageError(`${file} changed while it was loaded (sha256 ${short(classifier.sha256)}...)`);
+      return `${file}: ${diff}`;
     }
     return classifier;
   }

@@ -13,7 +13,7 @@
  *                                or short video, which a local run skips too), `s` (the reason).
  *
  * A run id is a hash of everything that decides the logs' content (command, certificate options,
- * model sha256, data, selection, companions), so rerunning the same command finds the same run.
+ * model identity, data, selection, companions), so rerunning the same command finds the same run.
  */
 import { canonicalJson, sha256Hex } from '../io/json.js';
 import { z } from 'zod';
@@ -24,9 +24,10 @@ export const QUEUE_NAME = 'certify';
 export const JOB_FORMAT = 'smooth-reduce-job';
 /**
  * 2: runs carry companions (certify --also) and their results a `c` field; 3: video runs (clip
- * transform, window companions) and `s` results (an input the worker could not read)
+ * transform, window companions) and `s` results (an input the worker could not read); 4: the model
+ * is named by its whole identity (external data and card hash besides the .onnx sha256)
  */
-export const JOB_VERSION = 3;
+export const JOB_VERSION = 4;
 
 export const keys = {
   runs: `${PREFIX}:runs`,
@@ -65,6 +66,13 @@ export const runSpecSchema = z.object({
     /** as the user gave it: a worker resolves it against its own working directory */
     path: z.string().min(1),
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    /** the external data files (relative to the model's folder) with their sha256 */
+    externalData: z.array(z.object({ path: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/) })),
+    /** sha256 of the card's computation fields (null: no card, the graph decides) */
+    cardSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .nullable(),
     card: z.string().min(1).nullable(),
     name: z.string(),
   }),
@@ -104,7 +112,15 @@ export function runIdOf(identity: RunIdentity, companions: RunSpec['companions']
   const decisive = {
     command: identity.command,
     options: identity.options,
-    model: identity.model.sha256,
+    // the .onnx alone for models without a recorded identity (in-memory ones), else all of it
+    model:
+      identity.model.cardSha256 === undefined
+        ? identity.model.sha256
+        : {
+            sha256: identity.model.sha256,
+            externalData: identity.model.externalData ?? [],
+            card: identity.model.cardSha256,
+          },
     data: identity.data,
     selection: identity.selection,
     ...(companions.length > 0 ? { companions } : {}),

@@ -131,7 +131,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         `data ${data.spec} here is "${dataset.description}" (${dataset.size} inputs), the run's is "${data.description}" (${data.size})`,
       );
     }
-    const key = JSON.stringify([spec.model.sha256, data, spec.options, spec.companions]);
+    const key = JSON.stringify([spec.model, data, spec.options, spec.companions]);
     let g = smoothers.get(key);
     // a model evicted from the cache and loaded again is a new session
     if (g?.classifier !== classifier) {

@@ -41,14 +41,25 @@ export class LinearMap {
     return new LinearMap(rows.length, this.cols, t, index, weight);
   }
 
-  /** out[outOffset + r] = (M in)[r] for the input vector starting at inOffset. */
-  apply(input: Float32Array, inOffset: number, out: Float32Array, outOffset: number): void {
-    const { rows, taps, index, weight } = this;
+  /**
+   * out[outOffset + r - first] = (M in)[r] for the input vector starting at inOffset, for the rows
+   * r in [first, end) (default: all rows).
+   */
+  apply(
+    input: Float32Array,
+    inOffset: number,
+    out: Float32Array,
+    outOffset: number,
+    first = 0,
+    end = this.rows,
+  ): void {
+    const { taps, index, weight } = this;
+    outOffset -= first;
     if (taps === 1) {
-      for (let r = 0; r < rows; r++) out[outOffset + r] = weight[r] * input[inOffset + index[r]];
+      for (let r = first; r < end; r++) out[outOffset + r] = weight[r] * input[inOffset + index[r]];
       return;
     }
-    for (let r = 0, k = 0; r < rows; r++) {
+    for (let r = first, k = first * taps; r < end; r++) {
       let acc = 0;
       for (let t = 0; t < taps; t++, k++) acc += weight[k] * input[inOffset + index[k]];
       out[outOffset + r] = acc;

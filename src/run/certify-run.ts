@@ -47,6 +47,12 @@ export interface ModelIdentity {
   /** sha256 of the model file: a resumed run must use the same model */
   sha256: string;
   card: Pick<ModelCard, 'name'>;
+  /**
+   * models loaded from files (../models/model-identity.ts): the external data files and the card's
+   * hash, which a resumed run, a merge and every queue worker check too
+   */
+  externalData?: { path: string; sha256: string }[];
+  cardSha256?: string | null;
 }
 
 /** What identifies a denoiser (denoised smoothing) in the manifest (an OnnxDenoiser is one). */
@@ -220,7 +226,14 @@ export function runIdentity(req: RunRequest, denoising: Denoising | null = null)
   const identity: RunIdentity = {
     command: req.command,
     options,
-    model: { path: req.model.path, sha256: req.model.sha256, name: req.model.card.name },
+    model: {
+      path: req.model.path,
+      sha256: req.model.sha256,
+      name: req.model.card.name,
+      ...(req.model.cardSha256 !== undefined
+        ? { externalData: req.model.externalData ?? [], cardSha256: req.model.cardSha256 }
+        : {}),
+    },
     data: { spec: req.dataSpec, description: req.dataset.description, size: req.dataset.size },
     selection: req.selection,
   };
@@ -306,6 +319,10 @@ function openLog(
   const identity = runIdentity(req, smoothed.denoising);
   const previous = manifestBeside(req.out);
   if (previous) {
+    if (previous.model && !('cardSha256' in previous.model) && 'cardSha256' in identity.model)
+      throw new UsageError(
+        `${req.out}: its manifest was written by an earlier smooth-reduce that did not record the model card and external data, so resuming cannot check them; choose another --out`,
+      );
     const diff = identityMismatch(previous, identity);
     if (diff)
       throw new UsageError(`${req.out} belongs to another run (${diff}); choose another --out or delete it`);

@@ -11,10 +11,19 @@
  * on each rung is timed over `callsPerRung` calls. The climb stops when the throughput falls, when
  * the cap `maxInputs` is reached, or when the next rung's memory, projected from what the calls so
  * far have added to the process, would exceed `memoryBudget`. The call size then stays at the
- * smallest timed rung within `tolerance` of the best throughput seen. Every call of the ladder
+ * smallest timed rung within `tolerance` of the best throughput seen.
+ *
+ * A noisy sample of many model inputs (more than `partFrom`: 1,089 patches of a 64 x 64 image,
+ * say) may not fit the budget whole. Its inputs are then split over several calls (the sampler
+ * reduces the outputs as they come): the climb starts at one input per call and doubles up to
+ * one whole sample while the projected memory fits, and settles on parts when it does not, so no
+ * call is larger than the measured memory allows.
+ * When even one model input is measured to need more than the budget, the sizer refuses
+ * (CallMemoryError) with the memory it would need. Every call of the ladder
  * does real work (its votes count), and votes do not depend on how samples are grouped into
  * calls, so tuning changes no certificate.
  */
+import { UsageError } from '../core/errors.js';
 
 export interface CallSizeOptions {
   /** model inputs per noisy sample (patches, sub-clips) */
@@ -33,6 +42,22 @@ export interface CallSizeOptions {
   tolerance?: number;
   /** timed full calls per rung (default 2: the first call at a new size also grows ORT's arena) */
   callsPerRung?: number;
+  /** a sample of more model inputs than this is measured in parts first, from one input (default 64) */
+  partFrom?: number;
+}
+
+/** The budget cannot hold one model input (or the sampler's own buffers): says what it would need. */
+export class CallMemoryError extends UsageError {
+  override name = 'CallMemoryError';
+  constructor(
+    readonly budget: number,
+    readonly needed: number,
+  ) {
+    const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+    super(
+      `--call-memory ${mib(budget)} MiB cannot hold one model call: one model input needs about ${mib(needed)} MiB; raise --call-memory to at least ${Math.ceil(needed / 2 ** 20)}`,
+    );
+  }
 }
 
 interface Rung {
@@ -51,18 +76,28 @@ export class CallSizer {
   private readonly maxSamples: number;
   private largestCall = 0;
 
+  /** model inputs per call while a sample is split over calls; null once calls hold whole samples */
+  private part: number | null = null;
+  private partSettled = false;
+
   constructor(private readonly o: CallSizeOptions) {
     this.bytesPerInput = o.ownBytesPerInput;
-    this.maxSamples = Math.max(
-      1,
-      Math.floor(Math.min(o.maxInputs, o.memoryBudget / o.ownBytesPerInput) / o.copies),
-    );
+    if (o.ownBytesPerInput > o.memoryBudget) throw new CallMemoryError(o.memoryBudget, o.ownBytesPerInput);
+    const fit = Math.floor(Math.min(o.maxInputs, o.memoryBudget / o.ownBytesPerInput));
+    this.maxSamples = Math.max(1, Math.floor(fit / o.copies));
+    if (o.copies > (o.partFrom ?? 64) || o.copies > fit) this.part = 1;
     this.rungs.push({ samples: 1, rate: 0, timed: 0 });
   }
 
-  /** Noisy samples in the next full call. */
+  /** Noisy samples in the next full call (1 while samples are split: see inputsPerCall). */
   get samples(): number {
+    if (this.part !== null) return 1;
     return this.settled ?? this.rungs[this.current].samples;
+  }
+
+  /** Model inputs per call when one sample's inputs are split over several calls, else null. */
+  get inputsPerCall(): number | null {
+    return this.part;
   }
 
   /** True once the ladder is climbed and the call size fixed. */
@@ -72,6 +107,7 @@ export class CallSizer {
 
   /** Largest call size, in noisy samples, that this sizer may still ask for. */
   get largestSamples(): number {
+    if (this.part !== null && this.partSettled) return 1;
     return this.settled ?? this.maxSamples;
   }
 
@@ -91,13 +127,8 @@ export class CallSizer {
    * towards memory.
    */
   record(samples: number, seconds: number): void {
-    // the memory grown since start() serves the largest call so far (ORT keeps its arena)
-    this.largestCall = Math.max(this.largestCall, samples * this.o.copies);
-    if (this.o.memoryInUse && this.baseline !== null) {
-      const grown = this.o.memoryInUse() - this.baseline;
-      this.bytesPerInput = Math.max(this.bytesPerInput, grown / this.largestCall);
-    }
-    if (this.settled !== null) return;
+    this.recordInputs(samples * this.o.copies);
+    if (this.settled !== null || this.part !== null) return;
     const rung = this.rungs[this.current];
     if (samples !== rung.samples) return;
     const timed = rung.samples * this.o.copies >= (this.o.floorInputs ?? 256);
@@ -119,6 +150,36 @@ export class CallSizer {
     }
     this.rungs.push({ samples: next, rate: 0, timed: 0 });
     this.current++;
+  }
+
+  /** Reports a call of `inputs` model inputs (part of one sample); sizes the parts. */
+  recordPart(inputs: number): void {
+    this.recordInputs(inputs);
+    const part = this.part;
+    if (part === null || this.partSettled || inputs !== part) return;
+    const fit = Math.floor(this.o.memoryBudget / this.bytesPerInput);
+    if (fit < 1) throw new CallMemoryError(this.o.memoryBudget, this.bytesPerInput);
+    if (fit < part) {
+      this.part = fit;
+      this.partSettled = true;
+      return;
+    }
+    const next = Math.min(this.o.copies, part * 2, Math.floor(this.o.maxInputs));
+    if (next === part || next * this.bytesPerInput > this.o.memoryBudget) {
+      this.partSettled = true;
+      return;
+    }
+    // a whole sample fits: from here on the ladder climbs in whole samples
+    this.part = next >= this.o.copies ? null : next;
+  }
+
+  private recordInputs(inputs: number): void {
+    // the memory grown since start() serves the largest call so far (ORT keeps its arena)
+    this.largestCall = Math.max(this.largestCall, inputs);
+    if (this.o.memoryInUse && this.baseline !== null) {
+      const grown = this.o.memoryInUse() - this.baseline;
+      this.bytesPerInput = Math.max(this.bytesPerInput, grown / this.largestCall);
+    }
   }
 
   /** The rungs measured so far: samples per call and noisy samples per second (for reports). */

@@ -152,9 +152,12 @@ export class Sampler {
   ): Promise<Uint32Array[]> {
     const counts = this.aggregators.map(() => new Uint32Array(this.classifier.numClasses));
     let remaining = num;
+    sizer.start();
+    // a sample too large for one call: its model inputs in parts, reduced as they come
+    for (; remaining > 0 && sizer.inputsPerCall !== null; remaining--)
+      await this.sampleInParts(plan, sigma, rng, sizer, counts);
     let which = 0;
     let inflight: { result: Promise<Float32Array>; size: number; start: number } | null = null;
-    sizer.start();
     while (remaining > 0 || inflight) {
       let prepared: { call: () => Promise<Float32Array>; size: number } | null = null;
       if (remaining > 0) {
@@ -209,6 +212,42 @@ export class Sampler {
   }
 
   /**
+   * One noisy sample whose `plan.copies` model inputs are split over several calls of at most
+   * `sizer.inputsPerCall` inputs: drawn once, gathered part by part, and reduced as the outputs
+   * come (the same vote as one call of all of them).
+   */
+  private async sampleInParts(
+    plan: Plan,
+    sigma: number,
+    rng: GaussianRng,
+    sizer: CallSizer,
+    counts: Uint32Array[],
+  ): Promise<void> {
+    const dim = plan.center.length;
+    const k = plan.copies;
+    const m = this.modelSize;
+    if (this.noiseBuffer.length < dim) this.noiseBuffer = new Float32Array(dim);
+    const noise = this.noiseBuffer;
+    rng.fillNoisy(noise, 0, plan.center, sigma, this.options.grid, 1);
+    const denoise = this.options.denoise;
+    const sample = denoise?.on === 'sample' ? await denoise.denoiser.run(noise, 1, denoise.shape) : noise;
+    for (const a of this.aggregators) a.begin();
+    for (let first = 0; first < k;) {
+      const size = Math.min(sizer.inputsPerCall ?? k, k - first);
+      const buffer = this.buffer(0, size * m);
+      plan.gather.apply(sample, 0, buffer, 0, first * m, (first + size) * m);
+      const inputs =
+        denoise?.on === 'model-input' ? await denoise.denoiser.run(buffer, size, denoise.shape) : buffer;
+      const outputs = await this.classifier.run(inputs, size);
+      sizer.recordPart(size);
+      this.checkFinite(outputs, size);
+      for (const a of this.aggregators) a.add(outputs, 0, first, size);
+      first += size;
+    }
+    for (const [a, aggregator] of this.aggregators.entries()) counts[a][aggregator.end()]++;
+  }
+
+  /**
    * Writes `size` noisy samples, gathered into model inputs, to `out`: the noise of up to `batch`
    * samples per step, then their gather. RS (identity gather) draws
    * straight into `out`.
@@ -231,8 +270,16 @@ export class Sampler {
   }
 
   private tally(outputs: Float32Array, size: number, copies: number, counts: Uint32Array[]): void {
+    this.checkFinite(outputs, size * copies);
+    for (const [a, aggregator] of this.aggregators.entries()) {
+      const tally = counts[a];
+      for (let s = 0; s < size; s++) tally[aggregator.vote(outputs, s * copies, copies)]++;
+    }
+  }
+
+  private checkFinite(outputs: Float32Array, inputs: number): void {
     // A NaN or infinite score would vote for class 0 (or at random): refuse the model instead.
-    const values = size * copies * this.classifier.numClasses;
+    const values = inputs * this.classifier.numClasses;
     for (let i = 0; i < values; i++) {
       const v = outputs[i];
       if (v - v !== 0) {
@@ -240,10 +287,6 @@ export class Sampler {
           `the model returned a non-finite score (${v}) on a noisy sample; votes from it would be meaningless (check the model, e.g. a sqrt or log of a possibly negative value)`,
         );
       }
-    }
-    for (const [a, aggregator] of this.aggregators.entries()) {
-      const tally = counts[a];
-      for (let s = 0; s < size; s++) tally[aggregator.vote(outputs, s * copies, copies)]++;
     }
   }
 }

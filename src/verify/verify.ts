@@ -10,8 +10,8 @@
  *   are the files' (./attest.ts).
  */
 import { createHash, randomInt } from 'node:crypto';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { SAMPLER } from '../core/rng.js';
 import type { Dataset } from '../data/dataset.js';
@@ -20,6 +20,7 @@ import { type RunManifest, manifestBeside, manifestPath } from '../io/manifest.j
 import { type LogRow, type ParsedLog, logColumns, readLogFile } from '../io/tsv-log.js';
 import type { Classifier } from '../models/classifier.js';
 import { DenoisedClassifier } from '../models/denoiser.js';
+import { identityDifference, modelFile as onnxFile, modelIdentity } from '../models/model-identity.js';
 import { OnnxClassifier } from '../models/onnx-classifier.js';
 import { OnnxDenoiser } from '../models/onnx-denoiser.js';
 import { defaultSmoothingOptions, parseSmoothingOptions } from '../options.js';
@@ -163,25 +164,43 @@ export function rederiveCheck({ path, log, manifest }: Run): Check {
 
 /** The .onnx file of a model path (a folder means the model.onnx inside it). */
 function modelFile(path: string): string {
-  const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'model.onnx') : path;
+  const file = onnxFile(path);
   if (!existsSync(file)) throw new UsageError(`no such model: ${file}`);
   return file;
 }
 
 /**
- * Whether the model at `path` is the run's: today the sha256 of the .onnx file against the
- * manifest's (the one place to widen when the identity covers the card and external data too).
+ * Whether the model at `path` is the run's: its identity (.onnx, card, external data;
+ * ../models/model-identity.ts) against the manifest's, or the .onnx sha256 for older manifests.
  */
-export function modelCheck(path: string, manifest: RunManifest): Check {
+export function modelCheck(path: string, manifest: RunManifest, card?: string): Check {
+  const recorded = manifest.model;
+  // manifests since the model identity record the card and external data: compare all of it
+  if (recorded.cardSha256 !== undefined) {
+    const here = modelIdentity(path, { card });
+    const difference = identityDifference(here, {
+      sha256: recorded.sha256,
+      cardSha256: recorded.cardSha256,
+      externalData: recorded.externalData ?? [],
+    });
+    return {
+      name: 'model',
+      ok: difference === null,
+      summary:
+        difference === null
+          ? `${here.path}: .onnx, card and external data as the manifest names (${recorded.name}, sha256 ${here.sha256.slice(0, 16)}...)`
+          : `${here.path}: ${difference}`,
+    };
+  }
   const file = modelFile(path);
   const sha256 = sha256Hex(readFileSync(file));
-  const ok = sha256 === manifest.model.sha256;
+  const ok = sha256 === recorded.sha256;
   return {
     name: 'model',
     ok,
     summary: ok
-      ? `${file}: sha256 ${sha256.slice(0, 16)}... as the manifest names (${manifest.model.name})`
-      : `${file}: sha256 ${sha256.slice(0, 16)}..., the run's model (${manifest.model.path}) has ${manifest.model.sha256.slice(0, 16)}...`,
+      ? `${file}: sha256 ${sha256.slice(0, 16)}... as the manifest names (${recorded.name}; an older manifest: the card is not recorded)`
+      : `${file}: sha256 ${sha256.slice(0, 16)}..., the run's model (${recorded.path}) has ${recorded.sha256.slice(0, 16)}...`,
   };
 }
 
@@ -299,8 +318,9 @@ async function dataCheck(
 
 /** The smoothing options a manifest records, for re-running its inputs. */
 function manifestOptions(manifest: RunManifest) {
+  const { sampler, ...recorded } = manifest.options;
   // the denoiser is part of the base classifier (runClassifier), not a smoothing option
-  const { sampler, denoiser: _denoiser, ...rest } = manifest.options;
+  const rest = Object.fromEntries(Object.entries(recorded).filter(([k]) => k !== 'denoiser'));
   if (sampler !== SAMPLER)
     throw new UsageError(
       `the run drew its noise with sampler ${String(sampler)}, this version with ${SAMPLER}: its inputs cannot be re-run`,
@@ -422,7 +442,7 @@ function signatureCheck(
 export async function verifyRun(req: VerifyRequest): Promise<Check[]> {
   const run = readRun(req.log);
   const checks = [structureCheck(run), rederiveCheck(run)];
-  if (req.model) checks.push(modelCheck(req.model, run.manifest));
+  if (req.model) checks.push(modelCheck(req.model, run.manifest, req.card));
   if (req.denoiser !== undefined || (run.manifest.denoiser && req.model))
     checks.push(denoiserCheck(req.denoiser, run.manifest));
   if (req.resample !== undefined && (!req.model || !req.data))
@@ -478,7 +498,7 @@ const RADII = [0, 0.25, 0.5, 0.75, 1];
 export async function signRun(req: SignRequest): Promise<{ path: string; keyid: string; checks: Check[] }> {
   const key = readKey(req.key, 'private');
   const run = readRun(req.log);
-  const checks = [structureCheck(run), rederiveCheck(run), modelCheck(req.model, run.manifest)];
+  const checks = [structureCheck(run), rederiveCheck(run), modelCheck(req.model, run.manifest, req.card)];
   if (req.denoiser !== undefined || run.manifest.denoiser)
     checks.push(denoiserCheck(req.denoiser, run.manifest));
   const video = run.manifest.data.transform?.frames !== undefined;
