@@ -156,7 +156,7 @@ describe('verify', () => {
     assert.equal(r.code, 1);
     assert.match(
       checkLine(r.stdout, 'model'),
-      /^FAIL model: .*other\.onnx: sha256 [0-9a-f]{16}\.\.\., the run's model/,
+      /^FAIL model: .*other\.onnx: the \.onnx file differs \(sha256 [0-9a-f]{12}\.\.\. here/,
     );
   });
 
