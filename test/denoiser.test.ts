@@ -19,11 +19,13 @@ import { DenoisedClassifier, type Denoiser } from '../src/models/denoiser.js';
 import { alphaBars, diffusionStep } from '../src/models/diffusion.js';
 import { OnnxDenoiser } from '../src/models/onnx-denoiser.js';
 import { resizeMap } from '../src/reduce/resize.js';
+import { type RunningWorker, startWorker } from '../src/queue/worker.js';
 import { type Service, createService } from '../src/serve/app.js';
 import { SmoothedClassifier, defaultSmoothingOptions } from '../src/smoothed-classifier.js';
 import { REPO, SAMPLE, cli, withoutTime, writeCentroidModel } from './helpers/cli.js';
 import { linearClassifier } from './helpers/linear-classifier.js';
 import { affineImageModel } from './helpers/onnx-models.js';
+import { RedisServer, redisMissing } from './helpers/redis.js';
 import { checkAgainstLinearTruth } from './helpers/soundness.js';
 
 /** D(z) = scale z + shift in plain TypeScript, of any size, or only `only` when given. */
@@ -255,7 +257,10 @@ describe('denoised smoothing: command line', () => {
     assert.equal(ok.code, 0, args.join(' ') + '\n' + ok.stdout + ok.stderr);
     assert.match(ok.stdout, /PASS denoiser: .*identity-rs/);
     assert.match(ok.stdout, /PASS resample: 2 input\(s\) re-run/);
-    oneLine(await cli([...base, '--resample', '1']), /the run used the denoiser .*: --resample needs --denoiser/);
+    oneLine(
+      await cli([...base, '--resample', '1']),
+      /the run used the denoiser .*: --resample needs --denoiser/,
+    );
     const other = writeDenoiser('other-rs', 1, 0.5);
     const wrong = await cli([...base, '--denoiser', other]);
     assert.equal(wrong.code, 1);
@@ -390,6 +395,60 @@ describe('denoised smoothing: HTTP API', () => {
         ['identity-gray', 'direct'],
         ['identity-rgb', 'direct'],
       ],
+    );
+  });
+});
+
+describe('denoised smoothing: over the queue', { skip: redisMissing ?? false }, () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'sr-denoiser-queue-'));
+  const model = join(tmp, 'centroid.onnx');
+  let server: RedisServer;
+  let worker: RunningWorker;
+  before(async () => {
+    await writeCentroidModel(model);
+    server = await RedisServer.start();
+    worker = await startWorker({ url: server.url, device: 'cpu', threads: 1, models: [], log: () => {} });
+  });
+  after(async () => {
+    await worker?.close();
+    await server?.dispose();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('a --denoiser run over the queue writes the log a local run writes', async () => {
+    const dir = join(tmp, 'shrink');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'model.onnx'), affineImageModel(1, 0.9, 0.05));
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(denoiserCard('shrink', 1)));
+    const args = (out: string) => [
+      'certify',
+      '--model',
+      model,
+      '--denoiser',
+      dir,
+      '--data',
+      SAMPLE,
+      '--max',
+      '4',
+      '--n0',
+      '10',
+      '--n',
+      '100',
+      '--method',
+      'mean',
+      '--quiet',
+      '--out',
+      out,
+    ];
+    const local = join(tmp, 'local.tsv');
+    const queued = join(tmp, 'queued.tsv');
+    assert.equal((await cli([...args(local), '--threads', '1'])).code, 0);
+    const r = await cli([...args(queued), '--queue', server.url]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(withoutTime(queued), withoutTime(local));
+    assert.deepEqual(
+      readManifest(`${queued}.manifest.json`).options.denoiser,
+      readManifest(`${local}.manifest.json`).options.denoiser,
     );
   });
 });

@@ -371,12 +371,12 @@ async function loadDenoiser(
       );
     return null;
   }
-  if (flags.queue !== undefined)
-    throw new UsageError('--denoiser does not run over --queue yet; run it locally or split it with --shard');
+  // with --queue the denoiser only checks the options here: the workers run it
+  const queued = flags.queue !== undefined;
   const denoiser = await OnnxDenoiser.load(flags.denoiser, {
     sigma: options.sigma,
-    device: flags.device,
-    threads: flags.threads,
+    device: queued ? 'cpu' : flags.device,
+    threads: queued ? 1 : flags.threads,
   });
   const trained = denoiser.card.sigma;
   if (denoiser.card.kind === 'direct' && trained !== undefined && trained !== options.sigma)

@@ -27,6 +27,7 @@ import {
   closeRun,
   finishRun,
   openRun,
+  denoiserCardSha256,
   runIdentity,
 } from '../run/certify-run.js';
 import { connectRedis, redactRedisUrl } from './connection.js';
@@ -133,7 +134,7 @@ async function collect(
   for (const r of logs)
     r.manifest.execution = { ...r.manifest.execution, device: 'queue workers', threads: null };
   const companions = (req.companions ?? []).map((c) => c.overrides);
-  const id = runIdOf(runIdentity(req), companions);
+  const id = runIdOf(runIdentity(req, run.smoothed.denoising), companions);
   const recordKey = keys.run(id);
   const resultsKey = keys.results(id);
   const spec: RunSpec = {
@@ -146,6 +147,14 @@ async function collect(
       card: q.card,
       name: req.model.card.name,
     },
+    denoiser: req.denoiser
+      ? {
+          path: req.denoiser.path,
+          sha256: req.denoiser.sha256,
+          externalData: req.denoiser.externalData,
+          cardSha256: denoiserCardSha256(req.denoiser.card),
+        }
+      : null,
     data: {
       spec: req.dataSpec,
       labels: q.labels,

@@ -25,9 +25,11 @@ export const JOB_FORMAT = 'smooth-reduce-job';
 /**
  * 2: runs carry companions (certify --also) and their results a `c` field; 3: video runs (clip
  * transform, window companions) and `s` results (an input the worker could not read); 4: the model
- * is named by its whole identity (external data and card hash besides the .onnx sha256)
+ * is named by its whole identity (external data and card hash besides the .onnx sha256); 5: a
+ * denoiser (denoised smoothing) run before the model, named by its identity (an older worker would
+ * ignore it and certify another base classifier, so it must refuse the job)
  */
-export const JOB_VERSION = 4;
+export const JOB_VERSION = 5;
 
 export const keys = {
   runs: `${PREFIX}:runs`,
@@ -76,6 +78,18 @@ export const runSpecSchema = z.object({
     card: z.string().min(1).nullable(),
     name: z.string(),
   }),
+  /** denoised smoothing: the denoiser, as the user gave its path, with its identity; null: none */
+  denoiser: z
+    .object({
+      path: z.string().min(1),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      externalData: z.array(
+        z.object({ path: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
+      ),
+      /** sha256 of the canonical denoiser card */
+      cardSha256: z.string().regex(/^[0-9a-f]{64}$/),
+    })
+    .nullable(),
   data: z.object({
     spec: z.string().min(1),
     labels: z.string().min(1).nullable(),

@@ -17,6 +17,11 @@ import type { Device } from '../models/onnx-classifier.js';
 import { evaluateInput } from '../run/certify-run.js';
 import { parseSmoothingOptions } from '../options.js';
 import { SmoothedClassifier } from '../smoothed-classifier.js';
+import type { Classifier } from '../models/classifier.js';
+import { DenoisedClassifier } from '../models/denoiser.js';
+import { identityDifference } from '../models/model-identity.js';
+import { OnnxDenoiser } from '../models/onnx-denoiser.js';
+import { denoiserCardSha256 } from '../run/certify-run.js';
 import { connectRedis, redactRedisUrl } from './connection.js';
 import { ModelCache } from './model-cache.js';
 import {
@@ -62,6 +67,12 @@ export function describeIndices(indices: number[]): string {
 }
 
 /** The data sets and smoothed classifiers of the runs a worker has seen (the last few). */
+/** Whether a smoothed classifier's base classifier is `classifier` behind `denoiser` (or alone). */
+function usesModels(base: Classifier, classifier: Classifier, denoiser: OnnxDenoiser | null): boolean {
+  if (base instanceof DenoisedClassifier) return base.base === classifier && base.denoiser === denoiser;
+  return base === classifier && denoiser === null;
+}
+
 class Recent<T> {
   private readonly items = new Map<string, T>();
   constructor(private readonly capacity: number) {}
@@ -112,6 +123,27 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const models = new ModelCache({ device: options.device, threads: options.threads, search: options.models });
   const datasets = new Recent<Dataset>(2);
   const smoothers = new Recent<SmoothedClassifier>(2);
+  const denoisers = new Recent<OnnxDenoiser>(2);
+
+  /** The run's denoiser (by path, at the run's sigma), refused unless its identity is the run's. */
+  const denoiserFor = async (spec: RunSpec): Promise<OnnxDenoiser | null> => {
+    const ref = spec.denoiser;
+    if (!ref) return null;
+    const sigma = Number(spec.options.sigma);
+    const key = JSON.stringify([ref, sigma]);
+    let d = denoisers.get(key);
+    if (!d) {
+      d = await OnnxDenoiser.load(ref.path, { sigma, device: options.device, threads: options.threads });
+      const here = { sha256: d.sha256, externalData: d.externalData, cardSha256: denoiserCardSha256(d.card) };
+      const diff = identityDifference(here, ref);
+      if (diff) {
+        await d.dispose();
+        throw new UsageError(`the denoiser ${ref.path}: ${diff.replace('model card', 'denoiser card')}`);
+      }
+      denoisers.set(key, d);
+    }
+    return d;
+  };
 
   const smoothed = async (spec: RunSpec): Promise<{ g: SmoothedClassifier; dataset: Dataset }> => {
     const { data } = spec;
@@ -131,12 +163,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         `data ${data.spec} here is "${dataset.description}" (${dataset.size} inputs), the run's is "${data.description}" (${data.size})`,
       );
     }
-    const key = JSON.stringify([spec.model, data, spec.options, spec.companions]);
+    const denoiser = await denoiserFor(spec);
+    const key = JSON.stringify([spec.model, spec.denoiser, data, spec.options, spec.companions]);
     let g = smoothers.get(key);
-    // a model evicted from the cache and loaded again is a new session
-    if (g?.classifier !== classifier) {
+    // a model (or denoiser) evicted from its cache and loaded again is a new session
+    if (!g || !usesModels(g.classifier, classifier, denoiser)) {
       g = new SmoothedClassifier(
-        classifier,
+        denoiser ? new DenoisedClassifier(denoiser, classifier) : classifier,
         dataset.shape,
         parseSmoothingOptions(spec.options),
         spec.companions,

@@ -59,7 +59,14 @@ export interface ModelIdentity {
 export interface DenoiserIdentity {
   path: string;
   sha256: string;
+  /** external data files (relative to the denoiser's folder) and their sha256 */
+  externalData: { path: string; sha256: string }[];
   card: DenoiserCard;
+}
+
+/** sha256 of a denoiser card (canonical JSON of all of it: every field may decide the output). */
+export function denoiserCardSha256(card: DenoiserCard): string {
+  return sha256Hex(canonicalJson(card));
 }
 
 export interface RunRequest {
@@ -205,7 +212,8 @@ function certificateOptions(o: SmoothingOptions, command: 'certify' | 'predict')
 function denoiserOptions(d: DenoiserIdentity, denoising: Denoising): Record<string, unknown> {
   return {
     sha256: d.sha256,
-    cardSha256: sha256Hex(canonicalJson(d.card)),
+    ...(d.externalData.length > 0 ? { externalData: d.externalData } : {}),
+    cardSha256: denoiserCardSha256(d.card),
     kind: d.card.kind,
     on: denoising.on,
     shape: formatShape(denoising.shape),
