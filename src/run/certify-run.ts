@@ -164,6 +164,8 @@ function certificateOptions(o: SmoothingOptions, command: 'certify' | 'predict')
       noise: o.noise,
       aggregate: o.aggregate,
     });
+    // only when set, so that manifests written before the translation variant still resume
+    if (o.pad !== undefined) base.pad = o.pad;
   }
   return base;
 }
