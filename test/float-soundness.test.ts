@@ -339,7 +339,10 @@ for (const c of padCases) {
           const inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
           assert.equal(plan.center[ch * H * W + y * W + xx], inside ? x[ch * h * w + iy * w + ix] : 0);
         }
-    assert.match(correlated.geometry.smoothingSpace, new RegExp(`padded canvas \\(${H}x${W}, zero pad ${c.pad}\\)`));
+    assert.match(
+      correlated.geometry.smoothingSpace,
+      new RegExp(`padded canvas \\(${H}x${W}, zero pad ${c.pad}\\)`),
+    );
     // stacked patches: count the patches covering every input pixel
     const positions = correlated.fixedPositions!;
     assert.equal(plan.copies, positions.length);
@@ -371,7 +374,13 @@ test('translations: --pad and --resize are alternatives, and the pad must be who
       ),
     /alternatives/,
   );
-  assert.throws(() => new PatchReducer({ ...defaultSmoothingOptions, method: 'mean', pad: 1.5 }, s, s), /whole/);
-  assert.throws(() => parseSmoothingOptions({ method: 'mean', pad: 2, resize: { height: 12, width: 12 } }), /pad/);
+  assert.throws(
+    () => new PatchReducer({ ...defaultSmoothingOptions, method: 'mean', pad: 1.5 }, s, s),
+    /whole/,
+  );
+  assert.throws(
+    () => parseSmoothingOptions({ method: 'mean', pad: 2, resize: { height: 12, width: 12 } }),
+    /pad/,
+  );
   assert.equal(parseSmoothingOptions({ method: 'mean', pad: 2 }).pad, 2);
 });

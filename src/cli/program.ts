@@ -238,7 +238,16 @@ export function flagName(key: string): string {
 }
 
 /** Options that only Smooth-Reduce reads: given with --method rs they would be silently ignored. */
-const REDUCE_ONLY = ['resize', 'resizeMode', 'pad', 'stride', 'maxPatches', 'randomPatches', 'noise', 'aggregate'];
+const REDUCE_ONLY = [
+  'resize',
+  'resizeMode',
+  'pad',
+  'stride',
+  'maxPatches',
+  'randomPatches',
+  'noise',
+  'aggregate',
+];
 
 async function run(
   command: 'certify' | 'predict',
