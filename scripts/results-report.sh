@@ -19,11 +19,11 @@ logfile() {
 }
 
 # pairs <table> <scripts/paired-table.ts arguments...>: docs/results/tables/<table>.md, or no file
-# when none of the pairs' logs exist yet
+# when none of the pairs' logs exist yet; each table's abstention p-values Holm-adjusted over its pairs
 pairs() {
   local name="$1"
   shift
-  node --import tsx scripts/paired-table.ts "$@" > "docs/results/tables/$name.md"
+  node --import tsx scripts/paired-table.ts --adjust holm "$@" > "docs/results/tables/$name.md"
   [ -s "docs/results/tables/$name.md" ] || rm "docs/results/tables/$name.md"
 }
 
