@@ -117,7 +117,7 @@ for s in 025 050 100; do
   paper=$(awk "BEGIN { print ($s == 25) ? \"1.2x\" : ($s == 50) ? \"1.6x\" : \"2.3x\" }")
   L() { logfile "$c-$1"; }
   pairs "$c-paper" --radius "$sigma" \
-    --pair "Smooth-Mean 9 / RS|$(L mean9-n10k)|$(L rs-n10k)|$paper of SmoothAdv's ACR (off-the-shelf models); MACER + Mean: 1.6x / 2.3x / 3.9x at sigma .25 / .5 / 1" \
+    --pair "Smooth-Mean 9 / RS|$(L mean9-n10k)|$(L rs-n10k)|$paper over a SmoothAdv ResNet-110 (spec section 2; not our base models, untested here); MACER + Mean: 1.6x / 2.3x / 3.9x at sigma .25 / .5 / 1" \
     --pair "Smooth-Max 9 / RS|$(L max9-n10k)|$(L rs-n10k)|gains less than Smooth-Mean" \
     --pair "Smooth-Mean 9 / Smooth-Max 9|$(L mean9-n10k)|$(L max9-n10k)|Mean > Max" \
     --pair "Smooth-Mean 9, noise before the resize / RS|$(L mean9-inputnoise-n10k)|$(L rs-n10k)|(control, ours)" \

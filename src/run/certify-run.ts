@@ -131,7 +131,10 @@ export function describeMethod(o: SmoothingOptions, copies: number, video = fals
         : '';
   if (o.method === 'rs') return `RS${video ? ' (one window)' : ''} sigma=${o.sigma}${adaptive}`;
   const name = o.method === 'max' ? 'Smooth-Max' : 'Smooth-Mean';
-  const pos = `${o.randomPatches ? 'random ' : ''}${video ? 'window' : 'patch'}${copies === 1 ? '' : video ? 's' : 'es'}`;
+  const pos =
+    o.pad !== undefined && !video
+      ? `${o.randomPatches ? 'random ' : ''}translation${copies === 1 ? '' : 's'}, pad ${o.pad}`
+      : `${o.randomPatches ? 'random ' : ''}${video ? 'window' : 'patch'}${copies === 1 ? '' : video ? 's' : 'es'}`;
   return `${name} (${copies} ${pos}, ${o.noise}, ${o.aggregate}) sigma=${o.sigma}${adaptive}`;
 }
 
