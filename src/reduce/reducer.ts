@@ -199,7 +199,7 @@ export class PatchReducer implements Reducer {
       throw new UsageError(`--resize must be whole numbers of pixels >= 1, got ${size.height}x${size.width}`);
     if (size.height * size.width > MAX_RESIZED_PIXELS) {
       throw new UsageError(
-        `${flag} gives a ${size.height}x${size.width} image, too large (at most ${MAX_RESIZED_PIXELS} pixels per channel)`,
+        `${pad !== undefined ? `--pad ${pad} gives a ${size.height}x${size.width} canvas, which` : `--resize ${size.height}x${size.width}`} is too large (at most ${MAX_RESIZED_PIXELS} pixels per channel)`,
       );
     }
     if (size.height < modelShape.height || size.width < modelShape.width) {
