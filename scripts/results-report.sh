@@ -125,6 +125,13 @@ for s in 025 050 100; do
     --pair "Smooth-Mean 9 / zoom only|$(L mean9-n10k)|$(L zoom1-n10k)|(control, ours: the patches beyond the zoom)" \
     --pair "zoom only / RS|$(L zoom1-n10k)|$(L rs-n10k)|(control, ours: the zoom without the patches)" \
     --pair "Smooth-Mean 9, softmax / logits|$(L mean9-softmax-n10k)|$(L mean9-n10k)|(the research code has both)"
+  # the translation control (results.sh 15.): aggregation without the zoom and without a division
+  pairs "$c-translations-paper" --radius "$sigma" --note-title "what it asks" \
+    --pair "9 translations / RS|$(L pad9-n10k)|$(L rs-n10k)|does the aggregation raise certificates with no zoom and norm 1?" \
+    --pair "25 translations / RS|$(L pad25-n10k)|$(L rs-n10k)|the paper's default count (stride 1)" \
+    --pair "9 translations / zoom Mean 9|$(L pad9-n10k)|$(L mean9-n10k)|how much of the zoom's loss is the zoom?" \
+    --pair "Max 25 translations / RS|$(L padmax25-n10k)|$(L rs-n10k)|Smooth-Max" \
+    --pair "centre translation / RS|$(L pad1-n10k)|$(L rs-n10k)|sanity: the input itself, noise drawn on the canvas"
 done
 # n = 100,000 on 20 of the images (results.sh 14.), beside the n = 10,000 runs on the same 20
 c=cifar10-cohen-s025
