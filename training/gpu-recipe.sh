@@ -59,7 +59,8 @@ need_sigma() {
 case "$step" in
   pack)
     mkdir -p "$G"
-    grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> "$(git rev-parse --git-path info/exclude)"
+    exclude=$(git rev-parse --git-path info/exclude)
+    grep -qx '/.gpu/' "$exclude" 2>/dev/null || echo '/.gpu/' >> "$exclude"
     [ -f "$G/cifar10-jpeg.tar.gz" ] || cp "${CIFAR_ARCHIVE:-../shared/datasets/cifar10-jpeg.tar.gz}" "$G/"
     [ -f "$G/node.xz" ] || xz -T1 -6 -c "$(command -v node)" > "$G/node.xz"
     # certification reads only the test split: a small archive of it (training carries the whole one)
