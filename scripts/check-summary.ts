@@ -8,20 +8,27 @@
  *   node --import tsx scripts/check-summary.ts [--doc docs/results.md] [--tables docs/results/tables]
  *
  * The summary is the part of the document from its "## Summary" heading to the next "## " heading.
+ *
+ * It also checks that every log in docs/results/logs was drawn with the current sampler
+ * (scripts/lib/log-samplers.ts): a log whose manifest names no sampler, or an older one, is printed
+ * and the exit status is 1 (`--logs` names the folder).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { SAMPLER } from '../src/core/rng.js';
+import { staleLogs } from './lib/log-samplers.js';
 
 const { values } = parseArgs({
   options: {
     doc: { type: 'string', default: 'docs/results.md' },
     tables: { type: 'string', default: 'docs/results/tables' },
+    logs: { type: 'string', default: 'docs/results/logs' },
   },
 });
 const doc = values.doc;
 const folder = values.tables;
-for (const path of [doc, folder]) {
+for (const path of [doc, folder, values.logs]) {
   if (!existsSync(path)) {
     process.stderr.write(`check-summary: ${path} does not exist\n`);
     process.exit(2);
@@ -56,4 +63,12 @@ for (const m of missing) process.stdout.write(`not in any table: ${m}\n`);
 process.stdout.write(
   `check-summary: ${checked - missing.length} of ${checked} numbers with intervals in the summary are in the tables\n`,
 );
-process.exit(missing.length > 0 ? 1 : 0);
+const stale = staleLogs(values.logs);
+for (const { log, sampler } of stale)
+  process.stdout.write(
+    `not drawn with the current sampler: ${join(values.logs, log)} (${sampler ?? 'no sampler named'})\n`,
+  );
+process.stdout.write(
+  `check-summary: ${stale.length} log(s) in ${values.logs} do not name the current sampler ${SAMPLER}\n`,
+);
+process.exit(missing.length > 0 || stale.length > 0 ? 1 : 0);

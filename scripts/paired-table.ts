@@ -14,6 +14,10 @@
  * (read off the log: the radius of the inputs where count_A = n) give the ratio without that
  * difference.
  *
+ * `--adjust holm` adjusts the abstention McNemar p-values (Holm's step-down) over the family of
+ * this table's pairs, one test per pair (abstention does not depend on the radius space), and the
+ * caption says so; the ACR-ratio intervals stay per comparison (95 % each).
+ *
  * Pairs whose logs do not exist (yet) are left out. Markdown on stdout.
  */
 import { existsSync } from 'node:fs';
@@ -22,6 +26,7 @@ import { type PairedTests, pairedTests } from '../src/analysis/compare.js';
 import { type RadiusSpace, runCap } from '../src/analysis/log.js';
 import { clipRadii } from '../src/analysis/metrics.js';
 import { loadRuns } from '../src/analysis/runs.js';
+import { holmAdjust, parseAdjustment } from '../src/analysis/statistics.js';
 import { renderTable } from '../src/analysis/table.js';
 
 const { values } = parseArgs({
@@ -31,8 +36,10 @@ const { values } = parseArgs({
     resamples: { type: 'string', default: '10000' },
     // the title of the column of each pair's fourth field (what the paper reports, by default)
     'note-title': { type: 'string', default: 'paper' },
+    adjust: { type: 'string', default: 'none' },
   },
 });
+const adjust = parseAdjustment(values.adjust);
 const radius = Number(values.radius);
 const resamples = Number(values.resamples);
 
@@ -50,6 +57,9 @@ function verdict(t: PairedTests): string {
 }
 
 const rows: string[][] = [];
+/** per pair: its abstention McNemar p-value and the rows (one per radius space) that show it */
+const abstentionTests: { p: number; rows: number[]; text: string }[] = [];
+const pText = (p: number) => (p < 0.001 ? '<.001' : p.toFixed(3));
 let pairedInputs = 0;
 for (const spec of values.pair) {
   const [label, a, b, paper = ''] = spec.split('|');
@@ -60,6 +70,8 @@ for (const spec of values.pair) {
   const sameSpace = inputRuns.every((r, i) =>
     r.outcomes.every((o, j) => o.radius === smoothingRuns[i].outcomes[j].radius),
   );
+  const test = { p: 1, rows: [] as number[], text: '' };
+  abstentionTests.push(test);
   for (const space of (sameSpace ? ['input'] : ['input', 'smoothing']) as RadiusSpace[]) {
     const [ra, rb] = space === 'input' ? inputRuns : smoothingRuns;
     const t = pairedTests(ra.outcomes, rb.outcomes, [radius], { intersect: true, names: [a, b], resamples });
@@ -76,6 +88,9 @@ for (const spec of values.pair) {
     }
     const at = t.certified[0];
     const ab = t.abstention;
+    test.p = ab.mcnemar.pValue;
+    test.text = `${fmt(ab.a)} / ${fmt(ab.b)} (p ${pText(ab.mcnemar.pValue)}`;
+    test.rows.push(rows.length);
     rows.push([
       space === 'input' ? label : '',
       String(t.inputs),
@@ -83,7 +98,7 @@ for (const spec of values.pair) {
       t.acr ? `${fmt(t.acr.a)} / ${fmt(t.acr.b)}` : '',
       ratio(t),
       `${fmt(at.a)} / ${fmt(at.b)}, ${interval(at.difference, at.interval.low, at.interval.high)}`,
-      `${fmt(ab.a)} / ${fmt(ab.b)} (p ${ab.mcnemar.pValue < 0.001 ? '<.001' : ab.mcnemar.pValue.toFixed(3)})`,
+      `${test.text})`,
       space === 'input' ? paper : '',
       verdict(t),
       capped,
@@ -91,6 +106,18 @@ for (const spec of values.pair) {
   }
 }
 if (rows.length === 0) process.exit(0);
+const ABSTAIN_COLUMN = 6;
+if (adjust === 'holm') {
+  const adjusted = holmAdjust(abstentionTests.map((t) => t.p));
+  abstentionTests.forEach((t, i) => {
+    for (const r of t.rows) rows[r][ABSTAIN_COLUMN] = `${t.text}, Holm ${pText(adjusted[i])})`;
+  });
+}
+const family =
+  adjust === 'holm'
+    ? `Holm: the p-value adjusted by Holm's step-down method over the family of this table's ${abstentionTests.length} ` +
+      `abstention tests (one per pair; family-wise error rate .05 over them). `
+    : 'Not adjusted for multiple comparisons. ';
 process.stdout.write(
   renderTable(
     {
@@ -101,7 +128,10 @@ process.stdout.write(
         { title: 'ACR A / B', align: 'left' },
         { title: 'ACR ratio [95 %]', align: 'left' },
         { title: `certified at r = ${radius}: A / B, A - B [95 %]`, align: 'left' },
-        { title: 'abstain A / B (McNemar p)', align: 'left' },
+        {
+          title: adjust === 'holm' ? 'abstain A / B (McNemar p, Holm)' : 'abstain A / B (McNemar p)',
+          align: 'left',
+        },
         { title: values['note-title'], align: 'left' },
         { title: 'verdict (ACR ratio interval)', align: 'left' },
         { title: 'ACR ratio, both clipped at the lower cap [95 %]', align: 'left' },
@@ -111,8 +141,10 @@ process.stdout.write(
         `Paired on the inputs both runs have (joined on idx; ${pairedInputs} in the last pair). ACR ratio: ACR(A) / ACR(B) ` +
         `with its 95 % paired percentile bootstrap interval (${resamples} resamples of the inputs, seed 1); ` +
         `A - B: difference of certified accuracy at r = ${radius} (that radius space) with its paired interval; ` +
-        "McNemar p: exact two-sided test on the images where only one run abstains. Verdict: 'A higher' / 'A lower' " +
-        "when the ratio's interval excludes 1, otherwise 'no significant difference'. " +
+        'McNemar p: exact two-sided test on the images where only one run abstains. ' +
+        family +
+        "Verdict: 'A higher' / 'A lower' when the ratio's 95 % interval excludes 1, otherwise 'no significant " +
+        "difference'; each interval is per comparison, not simultaneous over the table. " +
         (values['note-title'] === 'paper'
           ? 'Paper: what the spec (section 2) says the paper reports for the comparison. '
           : '') +

@@ -173,7 +173,19 @@ if cohen_trained 025; then
   sharded "$c-rs-n100k" -- "${big[@]}" --method rs
   sharded "$c-mean9-n100k" "$c-max9-n100k:method=max" -- "${big[@]}" --method mean --resize 36 --stride 2
 fi
-# 15. Denoised smoothing (issue 26): a CIFAR-10 classifier trained WITHOUT noise (the Cohen-recipe CNN's
+# 15. The translation control (issue 29): Smooth-Mean over translations instead of a zoom (--pad 2:
+#     the input zero-padded to 36 x 36, norm 1, patches a pad-4 crop-trained model has seen), on the
+#     100 images of 12., n = 10,000, every sigma: 25 translations (stride 1) and, from the same model
+#     calls, 9 (stride 2), Smooth-Max 25, and the centre translation alone (the input itself: RS with
+#     its noise drawn on the canvas, a sanity check that should pair level with RS).
+for s in 025 050 100; do
+  cohen_trained "$s" || continue
+  sigma=$(awk "BEGIN { print $s / 100 }") c="cifar10-cohen-s$s"
+  sharded "$c-pad25-n10k" "$c-pad9-n10k:stride=2" "$c-padmax25-n10k:method=max" "$c-pad1-n10k:max-patches=1" -- \
+    --model "models/cifar10-cnn-cohen-s$s" --sigma "$sigma" --data "$cifar" --skip 100 --n 10000 \
+    --method mean --pad 2 --stride 1
+done
+# 16. Denoised smoothing (issue 26): a CIFAR-10 classifier trained WITHOUT noise (the Cohen-recipe CNN's
 #     architecture), alone and behind DnCNN denoisers (MSE, then Salman et al.'s stability fine-tune),
 #     n = 10,000, every 200th test image (50 images, 5 per class; a subset of the 500 of 10., so the
 #     Cohen-recipe RS runs pair with them); Smooth-Mean 9 on the stability denoiser on every 500th

@@ -60,7 +60,16 @@ export const smoothingOptionsSchema = z
       )
       .optional(),
     resizeMode: oneOf(['bilinear', 'nearest']).default('bilinear'),
-    /** Smooth-Reduce: patch stride on the resized image */
+    /**
+     * Smooth-Reduce, translation variant (instead of resize): patches cut from the input zero-padded
+     * by this many pixels on each side; the padded canvas is an isometric embedding (norm 1)
+     */
+    pad: z
+      .int(rule('must be a whole number of pixels >= 0'))
+      .min(0, rule('must be a whole number of pixels >= 0'))
+      .max(1024, rule('must be a whole number of pixels in [0, 1024]'))
+      .optional(),
+    /** Smooth-Reduce: patch stride on the resized image (or the padded canvas) */
     stride: positiveInteger().default(2),
     /** Smooth-Reduce: at most this many patches (grid: evenly spread; random: how many) */
     maxPatches: positiveInteger().optional(),
@@ -138,6 +147,13 @@ export const smoothingOptionsSchema = z
         code: 'custom',
         path: ['sampleLoss'],
         message: '{sampleLoss} and {adaptiveRadius} are alternatives: choose one',
+      });
+    }
+    if (o.pad !== undefined && o.resize !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pad'],
+        message: '{pad} and {resize} are alternatives (translations or a zoom): choose one',
       });
     }
     if (o.randomPatches && o.maxPatches === undefined) {

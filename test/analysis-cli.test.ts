@@ -273,6 +273,35 @@ describe('cli: compare', () => {
     assert.match(out, /A = Smooth-Mean \(9 patches, correlated\); B = run-b\./);
   });
 
+  it('--adjust holm: Holm p-values over the named family, in the table and the JSON', async () => {
+    const { out } = await run('compare', fixture('run-a.tsv'), fixture('run-b.tsv'), '--adjust', 'holm');
+    assert.match(out, /\| McNemar p \| +Holm p \|/);
+    assert.match(
+      out,
+      /over the family of the \d+ McNemar tests of this comparison \(abstention; certified at r = /,
+    );
+    const json = JSON.parse(
+      (
+        await run(
+          'compare',
+          fixture('run-a.tsv'),
+          fixture('run-b.tsv'),
+          '--adjust',
+          'holm',
+          '--format',
+          'json',
+        )
+      ).out,
+    );
+    const tests = [json.tests.abstention, ...json.tests.certified];
+    assert.equal(json.tests.adjustment.tests, tests.length);
+    for (const t of tests) assert.ok(t.mcnemar.adjustedPValue >= t.mcnemar.pValue);
+    await assert.rejects(
+      run('compare', fixture('run-a.tsv'), fixture('run-b.tsv'), '--adjust', 'sidak'),
+      /bad --adjust sidak/,
+    );
+  });
+
   it('--format json, --label', async () => {
     const { out } = await run(
       'compare',

@@ -3,14 +3,16 @@ import { describe, it } from 'node:test';
 import {
   clopperPearsonInterval,
   excludesZero,
+  holmAdjust,
   mcnemarExact,
+  parseAdjustment,
   pairedBootstrap,
   quantile,
 } from '../src/analysis/statistics.js';
 import { UsageError } from '../src/core/errors.js';
 import { summarize, type Outcome } from '../src/analysis/metrics.js';
 import { summaryTable } from '../src/analysis/table.js';
-import { pairedTests, pairedTestsTable } from '../src/analysis/compare.js';
+import { adjustPairedTests, pairedTests, pairedTestsTable } from '../src/analysis/compare.js';
 
 const near = (actual: number, expected: number, tol: number, what: string) =>
   assert.ok(Math.abs(actual - expected) <= tol, `${what}: ${actual} vs ${expected}`);
@@ -250,5 +252,81 @@ describe('paired tests of two runs', () => {
       /\| abstention rate +\| 0\.100 \| 0\.040 \| +\*\*\+\.060 \[\.\d+, \.\d+\]\*\* \| +30 \| +12 \| \*\*0\.008\*\* \|/,
     );
     assert.match(md, /\| accuracy \(certified at r = 0\) \| 0\.900 \| 0\.960 \|/);
+  });
+});
+
+describe('Holm correction for multiple comparisons', () => {
+  // /usr/bin/python3 -c "from statsmodels.stats.multitest import multipletests as m;
+  //   print(m(P, alpha=0.05, method='holm')[1])" for each P below (statsmodels 0.13.5)
+  const REFERENCE: [number[], number[]][] = [
+    [
+      [0.011, 0.041, 0.048, 0.2, 0.5, 0.9],
+      [0.066, 0.20500000000000002, 0.20500000000000002, 0.6000000000000001, 1.0, 1.0],
+    ],
+    [
+      [0.01, 0.04, 0.03, 0.005],
+      [0.03, 0.06, 0.06, 0.02],
+    ],
+    [
+      [0.001, 0.001, 0.5],
+      [0.003, 0.003, 0.5],
+    ],
+    [[1.0], [1.0]],
+    [
+      [0.02, 0.02, 0.02],
+      [0.06, 0.06, 0.06],
+    ],
+    [
+      [0.3, 0.0004, 0.049, 0.012, 0.7, 0.0125, 0.9, 0.05],
+      [0.8999999999999999, 0.0032, 0.245, 0.084, 1.0, 0.084, 1.0, 0.245],
+    ],
+  ];
+  it('matches statsmodels multipletests(method="holm"), in the input order', () => {
+    for (const [p, expected] of REFERENCE) {
+      const got = holmAdjust(p);
+      assert.equal(got.length, expected.length);
+      got.forEach((x, i) => near(x, expected[i], 1e-15, `holm(${p.join(', ')})[${i}]`));
+    }
+    assert.deepEqual(holmAdjust([]), []);
+    assert.throws(() => holmAdjust([0.5, 1.2]), RangeError);
+    assert.equal(parseAdjustment('holm'), 'holm');
+    assert.throws(() => parseAdjustment('bonferroni'), UsageError);
+  });
+
+  it("compare --adjust holm: the McNemar p-values adjusted over the comparison's own tests, the family named", () => {
+    const outcome = (idx: number, radius: number, abstain = false): Outcome => ({
+      idx,
+      label: 0,
+      predict: abstain ? -1 : 0,
+      correct: !abstain,
+      radius: abstain ? 0 : radius,
+      time: 1,
+    });
+    const base = Array.from({ length: 300 }, (_, i) => 0.2 * ((i * 7) % 5));
+    const a = base.map((r, i) => outcome(i, r, i < 30));
+    const b = base.map((r, i) => outcome(i, r, i >= 30 && i < 42));
+    const raw = pairedTests(a, b, [0, 0.5], { resamples: 500 });
+    const t = adjustPairedTests(raw, 'holm');
+    const ps = [raw.abstention.mcnemar.pValue, ...raw.certified.map((c) => c.mcnemar.pValue)];
+    assert.deepEqual(
+      [t.abstention.mcnemar.adjustedPValue, ...t.certified.map((c) => c.mcnemar.adjustedPValue)],
+      holmAdjust(ps),
+    );
+    // abstention: p = .0079 alone, 3 x .0079 = .024 once adjusted over 3 tests
+    near(t.abstention.mcnemar.adjustedPValue!, 3 * 0.007915897334896727, 1e-12, 'Holm p of the smallest');
+    assert.deepEqual(t.adjustment, {
+      method: 'holm',
+      family: 'the 3 McNemar tests of this comparison (abstention; certified at r = 0, 0.5)',
+      tests: 3,
+    });
+    assert.equal(adjustPairedTests(raw, 'none'), raw);
+    const md = pairedTestsTable(t, { a: 'A', b: 'B' }, 'md', 'input space');
+    assert.match(md, /\| McNemar p \| +Holm p \|/);
+    assert.match(md, /\| +30 \| +12 \| +0\.008 \| \*\*0\.024\*\* \|/);
+    assert.match(md, /Holm's step-down method over the family of the 3 McNemar tests of this comparison/);
+    assert.match(
+      pairedTestsTable(raw, { a: 'A', b: 'B' }, 'md', 'input space'),
+      /not adjusted for multiple comparisons/,
+    );
   });
 });

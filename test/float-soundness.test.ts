@@ -23,7 +23,7 @@ import { clopperPearsonLower, phi, phiInverse } from '../src/core/stats.js';
 import { readManifest } from '../src/io/manifest.js';
 import { LinearMap } from '../src/reduce/linear-map.js';
 import { gridPositions, patchPixelIndices } from '../src/reduce/patches.js';
-import { defaultSmoothingOptions } from '../src/options.js';
+import { defaultSmoothingOptions, parseSmoothingOptions } from '../src/options.js';
 import { type NoiseMode, PatchReducer } from '../src/reduce/reducer.js';
 import { type ResizeMode, resizeMap } from '../src/reduce/resize.js';
 import { SAMPLE, cliInProcess, writeCentroidModel } from './helpers/cli.js';
@@ -286,3 +286,101 @@ for (const c of norms) {
     assert.ok(stretch >= 0.99 * scale * (1 + 1e-6), 'the top direction must expose a 1 % underestimate');
   });
 }
+
+// The translation variant (--pad): the zero pad is an isometry, so correlated noise on the canvas
+// needs no division; uncorrelated noise per patch divides by ||P Pad|| = sqrt(lambda_max(Pad^T C Pad)),
+// and Pad^T C Pad is the diagonal of how many patches cover each input pixel (counted here directly).
+const padCases: {
+  input: [number, number];
+  pad: number;
+  stride: number;
+  model: [number, number];
+  channels: number;
+  maxPatches?: number;
+}[] = [
+  { input: [32, 32], pad: 2, stride: 2, model: [32, 32], channels: 3 },
+  { input: [32, 32], pad: 2, stride: 1, model: [32, 32], channels: 1 },
+  { input: [32, 32], pad: 4, stride: 4, model: [32, 32], channels: 1 },
+  { input: [6, 9], pad: 3, stride: 2, model: [5, 7], channels: 2 },
+  { input: [8, 8], pad: 8, stride: 9, model: [8, 8], channels: 1 },
+  { input: [8, 8], pad: 2, stride: 1, model: [8, 8], channels: 1, maxPatches: 5 },
+];
+for (const c of padCases) {
+  const name = `pad ${c.pad}, stride ${c.stride}, ${c.channels} x ${c.input.join('x')} -> patches ${c.model.join('x')}${c.maxPatches ? `, ${c.maxPatches} patches` : ''}`;
+  test(`operator norm of translations (${name}): 1 on the canvas, sqrt(most patches per input pixel) for stacked patches`, () => {
+    const [h, w] = c.input;
+    const [H, W] = [h + 2 * c.pad, w + 2 * c.pad];
+    const shape = (s: [number, number]) => ({ channels: c.channels, height: s[0], width: s[1] });
+    const reducer = (noise: NoiseMode) =>
+      new PatchReducer(
+        {
+          ...defaultSmoothingOptions,
+          method: 'mean',
+          noise,
+          pad: c.pad,
+          stride: c.stride,
+          maxPatches: c.maxPatches,
+        },
+        shape(c.input),
+        shape(c.model),
+      );
+    // the canvas: the input at offset (pad, pad), zeros around it, copied exactly
+    const rng = new GaussianRng(9, 9);
+    const x = new Float32Array(c.channels * h * w).map(() => rng.nextUniform());
+    const correlated = reducer('correlated');
+    assert.equal(correlated.fixedNoiseScale, 1);
+    const plan = correlated.prepare(x, 0);
+    assert.equal(plan.center.length, c.channels * H * W);
+    assert.ok(plan.centerError < 1e-12, `centre rounding ${plan.centerError}: the pad copies pixels exactly`);
+    for (let ch = 0; ch < c.channels; ch++)
+      for (let y = 0; y < H; y++)
+        for (let xx = 0; xx < W; xx++) {
+          const [iy, ix] = [y - c.pad, xx - c.pad];
+          const inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+          assert.equal(plan.center[ch * H * W + y * W + xx], inside ? x[ch * h * w + iy * w + ix] : 0);
+        }
+    assert.match(
+      correlated.geometry.smoothingSpace,
+      new RegExp(`padded canvas \\(${H}x${W}, zero pad ${c.pad}\\)`),
+    );
+    // stacked patches: count the patches covering every input pixel
+    const positions = correlated.fixedPositions!;
+    assert.equal(plan.copies, positions.length);
+    let most = 0;
+    for (let iy = 0; iy < h; iy++)
+      for (let ix = 0; ix < w; ix++) {
+        let k = 0;
+        for (const p of positions) {
+          const [y, xx] = [iy + c.pad - p.top, ix + c.pad - p.left];
+          if (y >= 0 && y < c.model[0] && xx >= 0 && xx < c.model[1]) k++;
+        }
+        most = Math.max(most, k);
+      }
+    const scale = reducer('uncorrelated').fixedNoiseScale!;
+    assert.ok(scale >= Math.sqrt(most), `${scale} < sqrt(${most})`);
+    assert.ok(scale <= Math.sqrt(most) * (1 + 1e-6), `${scale} is not pinned to sqrt(${most})`);
+    assert.equal(reducer('input').fixedNoiseScale, 1);
+  });
+}
+
+test('translations: --pad and --resize are alternatives, and the pad must be whole pixels', () => {
+  const s = { channels: 1, height: 8, width: 8 };
+  assert.throws(
+    () =>
+      new PatchReducer(
+        { ...defaultSmoothingOptions, method: 'mean', pad: 2, resize: { height: 12, width: 12 } },
+        s,
+        s,
+      ),
+    /alternatives/,
+  );
+  assert.throws(
+    () => new PatchReducer({ ...defaultSmoothingOptions, method: 'mean', pad: 1.5 }, s, s),
+    /whole/,
+  );
+  assert.throws(
+    () => parseSmoothingOptions({ method: 'mean', pad: 2, resize: { height: 12, width: 12 } }),
+    /pad/,
+  );
+  assert.equal(parseSmoothingOptions({ method: 'mean', pad: 2 }).pad, 2);
+});

@@ -80,10 +80,10 @@ describe('scripts/paired-table.ts', () => {
 });
 
 describe('scripts/check-summary.ts', () => {
-  const check = (doc: string, tables: string) =>
+  const check = (doc: string, tables: string, logs = emptyLogs) =>
     spawnSync(
       process.execPath,
-      ['--import', 'tsx', 'scripts/check-summary.ts', '--doc', doc, '--tables', tables],
+      ['--import', 'tsx', 'scripts/check-summary.ts', '--doc', doc, '--tables', tables, '--logs', logs],
       {
         cwd: REPO,
         encoding: 'utf8',
@@ -91,6 +91,8 @@ describe('scripts/check-summary.ts', () => {
     );
   const folder = join(tmp, 'tables');
   mkdirSync(folder, { recursive: true });
+  const emptyLogs = join(tmp, 'logs');
+  mkdirSync(emptyLogs, { recursive: true });
   writeFileSync(join(folder, 'pairs.md'), '| Mean / RS | .855 [.792, .920] | 1.048 [1.012, 1.089] |\n');
   const doc = (summary: string) => {
     const path = join(tmp, 'results.md');
@@ -112,5 +114,16 @@ describe('scripts/check-summary.ts', () => {
     assert.equal(r.status, 1);
     assert.match(r.stdout, /results\.md:5: \.817 \[\.737, \.897\]/);
     assert.match(r.stdout, /0 of 1 numbers/);
+  });
+
+  it('fails on a log whose manifest does not name the current sampler, and names it', () => {
+    const logs = join(tmp, 'stale-logs');
+    mkdirSync(logs, { recursive: true });
+    writeFileSync(join(logs, 'old.tsv'), 'idx\tlabel\tpredict\tradius\tcorrect\ttime\n');
+    writeFileSync(join(logs, 'old.tsv.manifest.json'), JSON.stringify({ options: { sigma: 0.25 } }));
+    const r = check(doc('| Mean / RS | .855 [.792, .920] |'), folder, logs);
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /not drawn with the current sampler: .*old\.tsv \(no sampler named\)/);
+    assert.match(r.stdout, /1 log\(s\) in .* do not name the current sampler/);
   });
 });

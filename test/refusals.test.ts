@@ -255,6 +255,10 @@ describe('refused: options', () => {
     [['--threads', '1000000000'], /--threads must be an integer in \[1, 1024\]/],
     [['--stride', '1'], /--stride applies to Smooth-Reduce only/],
     [['--max-patches', '3'], /--max-patches applies to Smooth-Reduce only/],
+    [['--pad', '2'], /--pad applies to Smooth-Reduce only/],
+    [['--method', 'mean', '--pad', '2', '--resize', '36'], /--pad and --resize are alternatives/],
+    [['--method', 'mean', '--pad', '1.5'], /--pad must be a whole number of pixels >= 0, got 1\.5/],
+    [['--method', 'mean', '--pad', '1024'], /--pad 1024 gives a \d+x\d+ canvas, which is too large/],
     [
       ['--sigma', '1e9'],
       /--sigma must be at most 4, 4 times the model's pixel range \[0, 1\] .*, got 1000000000/,

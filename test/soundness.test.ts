@@ -104,6 +104,67 @@ for (const { noise, minMeanRatio } of modes) {
   });
 }
 
+// The translation variant (--pad 1, stride 2): Smooth-Mean of the same linear f on the 4 patches
+// of the 4x4 input zero-padded to 6x6. The smoothed classifier is g(x) = [u.(Pad x) + b > 0] with
+// u = mean_i P_i^T w on the canvas, so the exact input-space radius is |u.(Pad x) + b| / ||Pad^T u||;
+// Pad^T u is computed here from the coordinates alone (canvas pixel (y, x) holds input pixel
+// (y - 1, x - 1), zero outside). The canvas noise also falls on the zero border, where u is not
+// zero, so correlated radii are sound but below the exact ones; uncorrelated noise divides by
+// sqrt(max patches per input pixel) = 2.
+const padModes: { noise: NoiseMode; minMeanRatio: number }[] = [
+  { noise: 'correlated', minMeanRatio: 0.65 },
+  { noise: 'uncorrelated', minMeanRatio: 0.45 },
+  { noise: 'input', minMeanRatio: 0.8 },
+];
+for (const { noise, minMeanRatio } of padModes) {
+  test(`soundness, Smooth-Mean of translations (--pad) with ${noise} noise: input-space radii respect the exact radius`, async () => {
+    const side = 4;
+    const pad = 1;
+    const big = side + 2 * pad;
+    const w = new Float32Array(side * side).map((_, i) => 1 + (i % 3) / 2);
+    const b = -6;
+    const f = linearClassifier(w, b, side);
+    const alpha = 0.01;
+    const g = new SmoothedClassifier(f, f.inputShape, {
+      ...defaultSmoothingOptions,
+      method: 'mean',
+      noise,
+      pad,
+      stride: 2,
+      sigma: 0.25,
+      n0: 50,
+      n: 4000,
+      alpha,
+      batch: 500,
+    });
+    assert.equal(g.reducer.geometry.copies, 4);
+    const tops = [0, 2];
+    const u = new Float64Array(big * big);
+    for (const top of tops)
+      for (const left of tops)
+        for (let i = 0; i < side; i++)
+          for (let j = 0; j < side; j++) u[(top + i) * big + left + j] += w[i * side + j] / 4;
+    const padTu = new Float64Array(side * side);
+    for (let y = 0; y < side; y++)
+      for (let x = 0; x < side; x++) padTu[y * side + x] = u[(y + pad) * big + x + pad];
+    const trials = 80;
+    const { unsoundIfIgnored } = await checkAgainstLinearTruth(g, padTu, b, {
+      seed: 6,
+      stream: 6,
+      trials,
+      alpha,
+      minMeanRatio,
+    });
+    if (noise === 'uncorrelated') {
+      assert.equal(g.reducer.fixedNoiseScale! >= 2 && g.reducer.fixedNoiseScale! <= 2 * (1 + 1e-9), true);
+      assert.ok(
+        unsoundIfIgnored > trials / 4,
+        `a certifier ignoring the stacked patches' norm would violate only ${unsoundIfIgnored} times`,
+      );
+    } else assert.equal(g.reducer.fixedNoiseScale, 1);
+  });
+}
+
 /** Votes of a base classifier whose true top-class probability is exactly pA (two classes). */
 function bernoulliVotes(pA: number, rng: GaussianRng) {
   return async (num: number) => {

@@ -12,8 +12,10 @@ import {
   checkConfidence,
   bootstrapMeans,
   excludesZero,
+  holmAdjust,
   mcnemarExact,
   percentileInterval,
+  type Adjustment,
   type BootstrapOptions,
   type Interval,
 } from './statistics.js';
@@ -232,6 +234,8 @@ export interface McNemarTest {
   aOnly: number;
   bOnly: number;
   pValue: number;
+  /** the p-value adjusted for multiple comparisons over PairedTests.adjustment's family */
+  adjustedPValue?: number;
 }
 
 export interface PairedTests {
@@ -253,6 +257,34 @@ export interface PairedTests {
    * "certified at r"; for PREDICT logs only r = 0 (accuracy)
    */
   certified: (PairedDifference & { radius: number; mcnemar: McNemarTest })[];
+  /**
+   * the correction for multiple comparisons of the McNemar p-values (absent: none), the family it
+   * is over and its size; each test's adjusted value is its `adjustedPValue`
+   */
+  adjustment?: { method: Exclude<Adjustment, 'none'>; family: string; tests: number };
+}
+
+/**
+ * The tests with their McNemar p-values adjusted (Holm) over the family of this comparison's own
+ * McNemar tests: abstention and certified accuracy at every radius tested. The bootstrap intervals
+ * are left per comparison (95 % each, not simultaneous).
+ */
+export function adjustPairedTests(tests: PairedTests, method: Adjustment): PairedTests {
+  if (method === 'none') return tests;
+  const all = [tests.abstention.mcnemar, ...tests.certified.map((c) => c.mcnemar)];
+  const adjusted = holmAdjust(all.map((t) => t.pValue));
+  const withP = (t: McNemarTest, i: number): McNemarTest => ({ ...t, adjustedPValue: adjusted[i] });
+  const radii = tests.certified.map((c) => c.radius).join(', ');
+  return {
+    ...tests,
+    abstention: { ...tests.abstention, mcnemar: withP(tests.abstention.mcnemar, 0) },
+    certified: tests.certified.map((c, i) => ({ ...c, mcnemar: withP(c.mcnemar, i + 1) })),
+    adjustment: {
+      method,
+      family: `the ${all.length} McNemar tests of this comparison (abstention; certified at r = ${radii})`,
+      tests: all.length,
+    },
+  };
 }
 
 /** Whether an outcome is certified at r: correct with radius >= r (at r = 0: correct). */
@@ -366,7 +398,9 @@ function pairedTestsTableOf(
     { title: 'A only' },
     { title: 'B only' },
     { title: 'McNemar p', digits: 3 },
+    ...(tests.adjustment ? [{ title: 'Holm p', digits: 3 }] : []),
   ];
+  const adjusted = tests.adjustment !== undefined;
   const diff = (d: PairedDifference): Cell => ({
     value: d.difference,
     low: d.interval.low,
@@ -374,13 +408,19 @@ function pairedTestsTableOf(
     signed: true,
     bold: d.significant,
   });
-  const p = (t: McNemarTest): Cell => ({
-    value: t.pValue,
-    text: t.pValue < 0.001 ? '<.001' : t.pValue.toFixed(3),
-    bold: t.pValue < SIGNIFICANCE,
+  const pCell = (value: number, bold: boolean): Cell => ({
+    value,
+    text: value < 0.001 ? '<.001' : value.toFixed(3),
+    bold,
   });
+  // with an adjustment the adjusted p-value decides (bold), the raw one is shown beside it
+  const p = (t: McNemarTest): Cell[] =>
+    adjusted
+      ? [pCell(t.pValue, false), pCell(t.adjustedPValue!, t.adjustedPValue! < SIGNIFICANCE)]
+      : [pCell(t.pValue, t.pValue < SIGNIFICANCE)];
+  const none = adjusted ? [null] : [];
   const rows: Cell[][] = [
-    ...(tests.acr ? [[`ACR`, tests.acr.a, tests.acr.b, diff(tests.acr), null, null, null]] : []),
+    ...(tests.acr ? [[`ACR`, tests.acr.a, tests.acr.b, diff(tests.acr), null, null, null, ...none]] : []),
     ...(tests.acrRatio
       ? [
           [
@@ -396,6 +436,7 @@ function pairedTestsTableOf(
             null,
             null,
             null,
+            ...none,
           ],
         ]
       : []),
@@ -406,7 +447,7 @@ function pairedTestsTableOf(
       diff(tests.abstention),
       tests.abstention.mcnemar.aOnly,
       tests.abstention.mcnemar.bOnly,
-      p(tests.abstention.mcnemar),
+      ...p(tests.abstention.mcnemar),
     ],
     ...tests.certified.map((c): Cell[] => [
       c.radius === 0 ? 'accuracy (certified at r = 0)' : `certified at r = ${c.radius}`,
@@ -415,7 +456,7 @@ function pairedTestsTableOf(
       diff(c),
       c.mcnemar.aOnly,
       c.mcnemar.bOnly,
-      p(c.mcnemar),
+      ...p(c.mcnemar),
     ]),
   ];
   const caption =
@@ -425,8 +466,12 @@ function pairedTestsTableOf(
     `percentile bootstrap interval (${tests.resamples} resamples of the inputs with replacement, seed ` +
     `${tests.seed}), bold when it excludes 0 (ACR ratio A / B: the ratio, ` +
     `with the ratio of the resampled means as interval, bold when it excludes 1). A only, B only: inputs where only A (only B) abstains or ` +
-    `is certified at r; McNemar p: exact two-sided McNemar test on them (binomial at 1/2), bold when ` +
-    `p < ${SIGNIFICANCE}. With few discordant inputs the bootstrap interval is rough and the exact test ` +
-    `is the one to read.`;
+    `is certified at r; McNemar p: exact two-sided McNemar test on them (binomial at 1/2), ` +
+    (tests.adjustment
+      ? `unadjusted; Holm p: adjusted by Holm's step-down method over the family of ${tests.adjustment.family}, ` +
+        `bold when below ${SIGNIFICANCE} (family-wise error rate ${SIGNIFICANCE} over those tests; the ` +
+        `intervals are per comparison, not simultaneous). `
+      : `bold when p < ${SIGNIFICANCE}, not adjusted for multiple comparisons (--adjust holm). `) +
+    `With few discordant inputs the bootstrap interval is rough and the exact test is the one to read.`;
   return { columns, rows, caption };
 }

@@ -49,6 +49,34 @@ export function mcnemarExact(aOnly: number, bOnly: number): number {
   return binomialTwoSidedPValue(Math.min(aOnly, bOnly), aOnly + bOnly);
 }
 
+/** Corrections for multiple comparisons: none, or Holm's step-down. */
+export type Adjustment = 'none' | 'holm';
+
+/** `--adjust` as given: none | holm; a UsageError otherwise. */
+export function parseAdjustment(value: string): Adjustment {
+  if (value === 'none' || value === 'holm') return value;
+  throw new UsageError(`bad --adjust ${value}: expected none or holm`);
+}
+
+/**
+ * Holm's step-down adjusted p-values (Holm 1979; statsmodels' multipletests(method='holm')): with
+ * the m p-values sorted ascending, p_(i) becomes max over j <= i of min(1, (m - j + 1) p_(j)).
+ * Rejecting where the adjusted value is below a level controls the family-wise error rate at that
+ * level over the m tests, under any dependence between them. Returned in the input order.
+ */
+export function holmAdjust(pValues: readonly number[]): number[] {
+  const m = pValues.length;
+  for (const p of pValues) if (!(p >= 0 && p <= 1)) throw new RangeError(`p-value ${p} is not in [0, 1]`);
+  const order = pValues.map((_, i) => i).sort((i, j) => pValues[i] - pValues[j] || i - j);
+  const adjusted = new Array<number>(m);
+  let running = 0;
+  order.forEach((i, rank) => {
+    running = Math.max(running, Math.min(1, (m - rank) * pValues[i]));
+    adjusted[i] = running;
+  });
+  return adjusted;
+}
+
 export interface BootstrapOptions {
   /** resamples of the inputs (default 10,000) */
   resamples?: number;

@@ -1,9 +1,9 @@
 /** `smooth-reduce compare <logA> <logB>`: paired comparison of two runs on the same inputs. */
 import type { Command } from 'commander';
-import { comparePaired, comparisonTable, pairedTests } from '../analysis/compare.js';
+import { adjustPairedTests, comparePaired, comparisonTable, pairedTests } from '../analysis/compare.js';
 import { runCap } from '../analysis/log.js';
 import { clipRadii } from '../analysis/metrics.js';
-import { DEFAULT_RESAMPLES, DEFAULT_SEED } from '../analysis/statistics.js';
+import { DEFAULT_RESAMPLES, DEFAULT_SEED, parseAdjustment } from '../analysis/statistics.js';
 import { parseTableFormat } from '../analysis/table.js';
 import { DEFAULT_RADII } from './analyze.js';
 import {
@@ -25,6 +25,7 @@ interface CompareCliOptions extends LogOptions {
   confidence: string;
   resamples: string;
   seed: string;
+  adjust: string;
 }
 
 export function register(program: Command, streams: OutputStreams): void {
@@ -52,10 +53,17 @@ export function register(program: Command, streams: OutputStreams): void {
       )
       .option('--confidence <level>', 'level of the paired bootstrap intervals', '0.95')
       .option('--resamples <k>', 'bootstrap resamples of the inputs', String(DEFAULT_RESAMPLES))
-      .option('--seed <s>', 'seed of the bootstrap resampling (1 to 4294967295)', String(DEFAULT_SEED)),
+      .option('--seed <s>', 'seed of the bootstrap resampling (1 to 4294967295)', String(DEFAULT_SEED))
+      .option(
+        '--adjust <method>',
+        "none | holm: adjust the McNemar p-values for multiple comparisons (Holm's step-down) over this " +
+          "comparison's family of tests (abstention and certified accuracy at every --radii); the table names the family",
+        'none',
+      ),
     'name of run A, then of run B (default: manifest label or path)',
   ).action((logA: string, logB: string, opts: CompareCliOptions) => {
     const format = parseTableFormat(opts.format);
+    const adjust = parseAdjustment(opts.adjust);
     const radii = parseRadii(opts.radii);
     const bootstrap = {
       confidence: parseConfidence('--confidence', opts.confidence),
@@ -78,7 +86,7 @@ export function register(program: Command, streams: OutputStreams): void {
       space += `; radii clipped at the lower sample-size cap, ${cap.toPrecision(4)}`;
     }
     const cmp = comparePaired(outA, outB, options);
-    const tests = pairedTests(outA, outB, radii, { ...options, ...bootstrap });
+    const tests = adjustPairedTests(pairedTests(outA, outB, radii, { ...options, ...bootstrap }), adjust);
     streams.stdout.write(comparisonTable(cmp, { a: a.label, b: b.label }, format, space, tests));
   });
 }

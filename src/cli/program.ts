@@ -157,6 +157,11 @@ function addRunOptions(cmd: Command): Command {
       size,
     )
     .option('--resize-mode <m>', 'bilinear | nearest', oneOf('bilinear', 'nearest'), d.resizeMode)
+    .option(
+      '--pad <P>',
+      'Smooth-Reduce, translations instead of --resize: cut the patches from the input zero-padded by P pixels on each side (norm 1: the canvas radius is the input-space radius)',
+      num,
+    )
     .option('--stride <t>', 'Smooth-Reduce: patch stride', num, d.stride)
     .option(
       '--max-patches <k>',
@@ -217,6 +222,7 @@ export function smoothingOptions(flags: RunFlags): SmoothingOptions {
     sigma: flags.sigma,
     resize: flags.resize,
     resizeMode: flags.resizeMode,
+    pad: flags.pad,
     stride: flags.stride,
     maxPatches: flags.maxPatches,
     randomPatches: flags.randomPatches,
@@ -244,7 +250,16 @@ export function flagName(key: string): string {
 }
 
 /** Options that only Smooth-Reduce reads: given with --method rs they would be silently ignored. */
-const REDUCE_ONLY = ['resize', 'resizeMode', 'stride', 'maxPatches', 'randomPatches', 'noise', 'aggregate'];
+const REDUCE_ONLY = [
+  'resize',
+  'resizeMode',
+  'pad',
+  'stride',
+  'maxPatches',
+  'randomPatches',
+  'noise',
+  'aggregate',
+];
 
 async function run(
   command: 'certify' | 'predict',

@@ -15,6 +15,12 @@
  * | max|mean input       | input                    | I        | P R               |
  * | max|mean uncorrelated| stacked patches          | P R      | I                 |
  *
+ * With `pad` (the translation variant) the zero pad Pad takes the place of the resize R: patches
+ * cut from the zero-padded canvas are translated copies of the input. Pad is an isometry, so with
+ * correlated noise the canvas radius IS the input-space radius (||Pad||_2 = 1), and with
+ * uncorrelated noise ||P Pad||_2 = sqrt(lambda_max(Pad^T C Pad)) = sqrt(most patches covering one
+ * input pixel), C being the diagonal of patch counts per canvas pixel.
+ *
  * Two reducers implement this: PatchReducer (images, below) slides patches over H x W, and
  * WindowReducer (window-reducer.ts) slides windows over the frames of a video clip. `createReducer`
  * picks the one the classifier's input calls for.
@@ -31,6 +37,7 @@ import {
   patchPixelIndices,
   randomPositions,
 } from './patches.js';
+import { padAxisMap, padMap } from './pad.js';
 import { type ResizeMode, resizeAxisMap, resizeMap } from './resize.js';
 import { WindowReducer } from './window-reducer.js';
 import type { AggregateOver, Reduction } from './aggregate.js';
@@ -47,7 +54,12 @@ export interface ReduceOptions {
   /** size of the resized image (Smooth-Reduce step 1); default: the input size plus 4 on each axis */
   resize?: { height: number; width: number };
   resizeMode: ResizeMode;
-  /** patch stride on the resized image */
+  /**
+   * translation variant (instead of `resize`): patches cut from the input zero-padded by this many
+   * pixels on each side; the canvas is an isometric embedding of the input (norm 1)
+   */
+  pad?: number;
+  /** patch stride on the resized image (or the padded canvas) */
   stride: number;
   /** cap on the number of patches (grid: evenly spread; random: how many) */
   maxPatches?: number;
@@ -171,41 +183,41 @@ export class PatchReducer implements Reducer {
     // the options schema checks it too; a reducer built directly must not loop on a fractional stride
     if (!Number.isInteger(o.stride) || o.stride < 1)
       throw new UsageError(`--stride must be a positive integer, got ${o.stride}`);
-    const size = o.resize ?? { height: inputShape.height + 4, width: inputShape.width + 4 };
+    const pad = o.pad;
+    if (pad !== undefined) {
+      if (o.resize !== undefined)
+        throw new UsageError('--pad and --resize are alternatives (translations or a zoom): choose one');
+      if (!Number.isInteger(pad) || pad < 0)
+        throw new UsageError(`--pad must be a whole number of pixels >= 0, got ${pad}`);
+    }
+    const size =
+      pad !== undefined
+        ? { height: inputShape.height + 2 * pad, width: inputShape.width + 2 * pad }
+        : (o.resize ?? { height: inputShape.height + 4, width: inputShape.width + 4 });
+    const flag = pad !== undefined ? '--pad' : '--resize';
     if (![size.height, size.width].every((d) => Number.isInteger(d) && d >= 1))
       throw new UsageError(`--resize must be whole numbers of pixels >= 1, got ${size.height}x${size.width}`);
     if (size.height * size.width > MAX_RESIZED_PIXELS) {
       throw new UsageError(
-        `--resize ${size.height}x${size.width} is too large (at most ${MAX_RESIZED_PIXELS} pixels per channel)`,
+        `${pad !== undefined ? `--pad ${pad} gives a ${size.height}x${size.width} canvas, which` : `--resize ${size.height}x${size.width}`} is too large (at most ${MAX_RESIZED_PIXELS} pixels per channel)`,
       );
     }
     if (size.height < modelShape.height || size.width < modelShape.width) {
       throw new UsageError(
-        `the patch (model input ${modelShape.height}x${modelShape.width}) is larger than the resized image ` +
-          `${size.height}x${size.width}; choose --resize >= the model input size`,
+        `the patch (model input ${modelShape.height}x${modelShape.width}) is larger than the ${pad !== undefined ? 'padded' : 'resized'} image ` +
+          `${size.height}x${size.width}; choose ${flag} so that it is at least the model input size`,
       );
     }
     this.resized = { channels: inputShape.channels, height: size.height, width: size.width };
-    const perChannel = resizeMap(
-      1,
-      inputShape.height,
-      inputShape.width,
-      size.height,
-      size.width,
-      o.resizeMode,
-    );
-    this.resizeR = resizeMap(
-      inputShape.channels,
-      inputShape.height,
-      inputShape.width,
-      size.height,
-      size.width,
-      o.resizeMode,
-    );
+    const perChannel = this.canvasMap(1);
+    this.resizeR = this.canvasMap(inputShape.channels);
     const k = o.randomPatches
       ? o.maxPatches!
       : gridPositions(size.height, size.width, modelShape, o.stride, o.maxPatches).length;
-    if (o.noise === 'correlated') {
+    if (o.noise === 'correlated' && pad !== undefined) {
+      // Pad^T Pad = I exactly (weights 0 and 1, each input pixel read once): an isometry
+      this.resizeNorm = 1;
+    } else if (o.noise === 'correlated') {
       // R = R_h (x) R_w per channel, so ||R|| = ||R_h|| ||R_w||; both values are upper bounds (the
       // 2-D map's weights are the float32 products), take the larger
       this.resizeNorm = Math.max(
@@ -215,7 +227,10 @@ export class PatchReducer implements Reducer {
     }
     const space = {
       correlated: {
-        name: `resized image (${size.height}x${size.width}, ${o.resizeMode})`,
+        name:
+          pad !== undefined
+            ? `padded canvas (${size.height}x${size.width}, zero pad ${pad})`
+            : `resized image (${size.height}x${size.width}, ${o.resizeMode})`,
         shape: shape3(this.resized),
       },
       input: { name: 'input', shape: shape3(inputShape) },
@@ -278,9 +293,21 @@ export class PatchReducer implements Reducer {
     };
   }
 
-  /** The 1-D resize along one axis (R_h or R_w), with exact weights. */
+  /** The 1-D resize (or zero pad) along one axis (R_h or R_w), with exact weights. */
   private axisMap(axis: 'height' | 'width'): LinearMap {
-    return resizeAxisMap(this.inputShape[axis], this.resized[axis], this.options.resizeMode);
+    const { pad, resizeMode } = this.options;
+    return pad !== undefined
+      ? padAxisMap(this.inputShape[axis], pad)
+      : resizeAxisMap(this.inputShape[axis], this.resized[axis], resizeMode);
+  }
+
+  /** The map from the input to the canvas the patches are cut from: the resize R or the zero pad. */
+  private canvasMap(channels: number): LinearMap {
+    const { height, width } = this.inputShape;
+    const { pad, resizeMode } = this.options;
+    return pad !== undefined
+      ? padMap(channels, height, width, pad)
+      : resizeMap(channels, height, width, this.resized.height, this.resized.width, resizeMode);
   }
 
   /**
@@ -329,14 +356,7 @@ export class PatchReducer implements Reducer {
         return { positions, map: LinearMap.identity(R.cols), gather: R.selectRows(rows), noiseScale: 1 };
       case 'uncorrelated': {
         const map = R.selectRows(rows);
-        const perChannel = resizeMap(
-          1,
-          this.inputShape.height,
-          this.inputShape.width,
-          height,
-          width,
-          this.options.resizeMode,
-        );
+        const perChannel = this.canvasMap(1);
         const single = perChannel.selectRows(patchPixelIndices(positions, 1, height, width, this.modelShape));
         return {
           positions,

@@ -168,7 +168,10 @@ function describeReduction(o: SmoothingOptions, copies: number, video: boolean):
         : '';
   if (o.method === 'rs') return `RS${video ? ' (one window)' : ''} sigma=${o.sigma}${adaptive}`;
   const name = o.method === 'max' ? 'Smooth-Max' : 'Smooth-Mean';
-  const pos = `${o.randomPatches ? 'random ' : ''}${video ? 'window' : 'patch'}${copies === 1 ? '' : video ? 's' : 'es'}`;
+  const pos =
+    o.pad !== undefined && !video
+      ? `${o.randomPatches ? 'random ' : ''}translation${copies === 1 ? '' : 's'}, pad ${o.pad}`
+      : `${o.randomPatches ? 'random ' : ''}${video ? 'window' : 'patch'}${copies === 1 ? '' : video ? 's' : 'es'}`;
   return `${name} (${copies} ${pos}, ${o.noise}, ${o.aggregate}) sigma=${o.sigma}${adaptive}`;
 }
 
@@ -201,6 +204,8 @@ function certificateOptions(o: SmoothingOptions, command: 'certify' | 'predict')
       noise: o.noise,
       aggregate: o.aggregate,
     });
+    // only when set, so that manifests written before the translation variant still resume
+    if (o.pad !== undefined) base.pad = o.pad;
   }
   return base;
 }

@@ -462,7 +462,10 @@ const MAX_PATCHES = 100;
 /** Smooth-Reduce's geometry within the server's bounds (model inputs per noisy sample). */
 function checkGeometry(o: SmoothingOptions, m: ServedModel): void {
   if (o.method === 'rs') return;
-  const { height, width } = o.resize ?? { height: m.shape.height + 4, width: m.shape.width + 4 };
+  const { height, width } =
+    o.pad !== undefined
+      ? { height: m.shape.height + 2 * o.pad, width: m.shape.width + 2 * o.pad }
+      : (o.resize ?? { height: m.shape.height + 4, width: m.shape.width + 4 });
   if (height > MAX_RESIZE_FACTOR * m.shape.height || width > MAX_RESIZE_FACTOR * m.shape.width) {
     throw new HttpError(
       400,
