@@ -178,6 +178,27 @@ pairs zoom-models-paper --radius 0.25 \
   --pair "Fashion-MNIST sigma .25: Mean 9 noise before resize / RS|$L/fmnist-s025-mean9-inputnoise.tsv|$L/fmnist-s025-rs.tsv|(control)" \
   --pair "CIFAR-10 sigma .25: Mean 9 noise before resize / RS|$L/cifar10-s025-mean9-inputnoise.tsv|$L/cifar10-s025-rs.tsv|(control)"
 
+# denoised smoothing (results.sh 16.): the classifier trained without noise, alone and behind the
+# denoisers, beside the Cohen-recipe noise-trained CNN of the same architecture, on the same 50 images
+for s in 025 050; do
+  sigma=$(awk "BEGIN { print $s / 100 }")
+  radii=$(awk "BEGIN { s = $s / 100; print 0 \",\" s / 2 \",\" s \",\" 1.5 * s \",\" 2 * s \",\" 3 * s }")
+  D="cifar10-clean"
+  TITLE="CIFAR-10, sigma = $sigma: a classifier trained without noise, with denoisers (50 images, n = 10,000)" COMMON=1 \
+    table "$D-s$s-denoised" "$radii" "$D-s$s-rs-n10k:clean classifier alone" \
+    "$D-mse-s$s-rs-n10k:+ MSE denoiser" "$D-stab-s$s-rs-n10k:+ stability denoiser" \
+    "cifar10-cohen-s$s-rs-n10k:noise-trained (Cohen recipe)"
+  pairs "$D-s$s-denoised-paired" --radius "$sigma" --note-title "what it asks" \
+    --pair "+ MSE denoiser / clean alone|$(logfile "$D-mse-s$s-rs-n10k")|$(logfile "$D-s$s-rs-n10k")|does a denoiser make the clean classifier certifiable?" \
+    --pair "+ stability / + MSE denoiser|$(logfile "$D-stab-s$s-rs-n10k")|$(logfile "$D-mse-s$s-rs-n10k")|does Salman et al.'s stability fine-tune help?" \
+    --pair "+ stability denoiser / noise-trained|$(logfile "$D-stab-s$s-rs-n10k")|$(logfile "cifar10-cohen-s$s-rs-n10k")|how close to a model trained with noise?"
+done
+TITLE="CIFAR-10, sigma = 0.25: Smooth-Mean on the denoised classifier (20 images, n = 10,000)" COMMON=1 \
+  table cifar10-clean-s025-denoised-mean9 0,0.125,0.25,0.375,0.5,0.75 \
+  cifar10-clean-stab-s025-rs-n10k:"RS, + stability denoiser" cifar10-clean-stab-s025-mean9-n10k:"Smooth-Mean 9, + stability denoiser"
+pairs cifar10-clean-s025-denoised-mean9-paired --radius 0.25 --note-title "what it asks" \
+  --pair "Smooth-Mean 9 / RS, + stability denoiser|$(logfile cifar10-clean-stab-s025-mean9-n10k)|$(logfile cifar10-clean-stab-s025-rs-n10k)|does Smooth-Reduce add to denoised smoothing?"
+
 # Paste every table into docs/results.md between its markers:
 #   <!-- table: NAME -->  ...  <!-- /table -->
 node -e '

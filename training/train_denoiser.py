@@ -209,7 +209,7 @@ def main():
         'version': 1,
         'name': args.name or os.path.basename(os.path.normpath(args.out)),
         'kind': 'direct',
-        'input': {'layout': 'NCHW', 'shape': shape, 'pixelRange': [0, 1], 'channelOrder': 'RGB'},
+        'input': {'layout': 'NCHW', 'shape': shape, 'anySize': True, 'pixelRange': [0, 1], 'channelOrder': 'RGB'},
         'sigma': args.sigma,
         'training': {
             'dataset': 'CIFAR-10, JPEG version (50,000 train / 10,000 test, 32x32 RGB)',
