@@ -30,17 +30,8 @@ import sys
 import torch
 import torch.nn as nn
 
-
-class Normalize(nn.Module):
-    """(x - mean) / std per channel, after the noise (the model's first layer)."""
-
-    def __init__(self, mean, std):
-        super().__init__()
-        self.register_buffer('mean', torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
-        self.register_buffer('std', torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
-
-    def forward(self, x):
-        return (x - self.mean) / self.std
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from train import Normalize  # noqa: E402  (the same first layer as the shipped models)
 
 
 def load_callable(spec):

@@ -6,8 +6,16 @@
 import * as ort from 'onnxruntime-web/wasm';
 import { type Shape3, shapeSize } from '../src/core/shape.js';
 import type { Denoiser } from '../src/models/denoiser.js';
-import type { DenoiserCard } from '../src/models/denoiser-card.js';
-import { type DiffusionStep, alphaBars, denoisedFromEps, diffusionStep } from '../src/models/diffusion.js';
+import { type DenoiserCard, cardAccepts } from '../src/models/denoiser-card.js';
+import {
+  type DiffusionStep,
+  alphaBars,
+  denoisedFromEps,
+  diffusionInput,
+  diffusionInputs,
+  diffusionStep,
+  timestepValues,
+} from '../src/models/diffusion.js';
 
 export class WebOnnxDenoiser implements Denoiser {
   readonly name: string;
@@ -36,9 +44,7 @@ export class WebOnnxDenoiser implements Denoiser {
   }
 
   accepts(shape: Shape3): boolean {
-    if (shape.frames !== undefined || shape.channels !== this.channels) return false;
-    const [, h, w] = this.card.input.shape;
-    return this.card.input.anySize || (shape.height === h && shape.width === w);
+    return cardAccepts(this.card, shape);
   }
 
   async run(batch: Float32Array, count: number, shape: Shape3): Promise<Float32Array> {
@@ -50,17 +56,13 @@ export class WebOnnxDenoiser implements Denoiser {
       const out = await this.session.run({ [names[0]]: new ort.Tensor('float32', data, dims) });
       return out[this.session.outputNames[0]].data as Float32Array;
     }
-    const xt = Float32Array.from(data, (v) => step.scale * v + step.shift);
-    const timestep =
-      this.card.diffusion!.timestepType === 'int64'
-        ? new ort.Tensor(
-            'int64',
-            BigInt64Array.from({ length: count }, () => BigInt(step.t)),
-            [count],
-          )
-        : new ort.Tensor('float32', new Float32Array(count).fill(step.t), [count]);
-    const [image, t] = /^(t|timesteps?)$/i.test(names[0]) ? [names[1], names[0]] : [names[0], names[1]];
-    const out = await this.session.run({ [image]: new ort.Tensor('float32', xt, dims), [t]: timestep });
+    const xt = diffusionInput(data, step);
+    const type = this.card.diffusion!.timestepType;
+    const { image, timestep } = diffusionInputs(names, () => undefined);
+    const out = await this.session.run({
+      [image]: new ort.Tensor('float32', xt, dims),
+      [timestep]: new ort.Tensor(type, timestepValues(step, type, count), [count]),
+    });
     denoisedFromEps(xt, out[this.session.outputNames[0]].data as Float32Array, step);
     return xt;
   }

@@ -12,6 +12,7 @@
  */
 import { z } from 'zod';
 import { UsageError } from '../core/errors.js';
+import type { Shape3 } from '../core/shape.js';
 
 export const DENOISER_CARD_FORMAT = 'smooth-reduce-denoiser-card';
 export const DENOISER_CARD_VERSION = 1;
@@ -77,6 +78,13 @@ export function validateDenoiserCard(raw: unknown, where = 'denoiser card'): Den
   if (card.kind === 'direct' && card.diffusion)
     throw new UsageError(`${where}: "diffusion" applies to kind "diffusion-eps" only`);
   return card;
+}
+
+/** Whether a denoiser with this card takes images of `shape` (fully convolutional ones: any size). */
+export function cardAccepts(card: DenoiserCard, shape: Shape3): boolean {
+  if (shape.frames !== undefined || shape.channels !== card.input.shape[0]) return false;
+  const [, h, w] = card.input.shape;
+  return card.input.anySize || (shape.height === h && shape.width === w);
 }
 
 /** True for a JSON value that says it is a denoiser card (whatever its validity). */

@@ -108,3 +108,33 @@ export function denoisedFromEps(xt: Float32Array, eps: ArrayLike<number>, step: 
     xt[i] = step.outScale * x0 + step.outShift;
   }
 }
+
+/**
+ * The inputs of a diffusion model's graph, (image, timestep): the timestep is the input named t or
+ * timestep(s), else the one of rank 1 (`rank(i)`: the rank of input i, when the runtime knows it).
+ */
+export function diffusionInputs(
+  names: readonly string[],
+  rank: (i: number) => number | undefined,
+): { image: string; timestep: string } {
+  const byName = names.findIndex((n) => /^(t|timesteps?)$/i.test(n));
+  const t = byName >= 0 ? byName : names.findIndex((_, i) => rank(i) === 1);
+  const timestep = t >= 0 ? t : 1;
+  return { image: names[timestep === 0 ? 1 : 0], timestep: names[timestep] };
+}
+
+/** The timestep tensor's values for `count` images: int64 (most checkpoints) or float32. */
+export function timestepValues(
+  step: DiffusionStep,
+  type: 'int64' | 'float32',
+  count: number,
+): BigInt64Array | Float32Array {
+  return type === 'int64'
+    ? BigInt64Array.from({ length: count }, () => BigInt(step.t))
+    : new Float32Array(count).fill(step.t);
+}
+
+/** x_t for noisy pixels `data` (the classifier's range), as the model takes it (a new array). */
+export function diffusionInput(data: Float32Array, step: DiffusionStep): Float32Array {
+  return Float32Array.from(data, (v) => step.scale * v + step.shift);
+}

@@ -10,8 +10,16 @@ import { UsageError } from '../core/errors.js';
 import { type Shape3, formatShape, shapeSize } from '../core/shape.js';
 import { readJsonFile, sha256Hex } from '../io/json.js';
 import type { Denoiser } from './denoiser.js';
-import { type DenoiserCard, isDenoiserCard, validateDenoiserCard } from './denoiser-card.js';
-import { type DiffusionStep, alphaBars, denoisedFromEps, diffusionStep } from './diffusion.js';
+import { type DenoiserCard, cardAccepts, isDenoiserCard, validateDenoiserCard } from './denoiser-card.js';
+import {
+  type DiffusionStep,
+  alphaBars,
+  denoisedFromEps,
+  diffusionInput,
+  diffusionInputs,
+  diffusionStep,
+  timestepValues,
+} from './diffusion.js';
 import { externalDataFiles } from './model-identity.js';
 import { type SessionOptions, createSession, firstLine, readModel } from './onnx-session.js';
 
@@ -46,15 +54,12 @@ export class OnnxDenoiser implements Denoiser {
     if (card.kind === 'diffusion-eps') {
       const d = card.diffusion!;
       this.step = diffusionStep(alphaBars(d.schedule), card.input.pixelRange, d.modelRange, sigma);
-      const names = session.inputNames;
-      // the timestep is the input whose metadata is rank 1 (or named t / timestep(s))
-      const isTime = (name: string, i: number) => {
+      const inputs = diffusionInputs(session.inputNames, (i) => {
         const meta = session.inputMetadata[i];
-        return /^(t|timesteps?)$/i.test(name) || (meta?.isTensor === true && meta.shape.length === 1);
-      };
-      const t = names.findIndex(isTime);
-      this.timestepInput = names[t];
-      this.imageInput = names[t === 0 ? 1 : 0];
+        return meta?.isTensor ? meta.shape.length : undefined;
+      });
+      this.timestepInput = inputs.timestep;
+      this.imageInput = inputs.image;
     } else {
       this.imageInput = session.inputNames[0];
     }
@@ -91,9 +96,7 @@ export class OnnxDenoiser implements Denoiser {
   }
 
   accepts(shape: Shape3): boolean {
-    if (shape.frames !== undefined || shape.channels !== this.channels) return false;
-    const [, h, w] = this.card.input.shape;
-    return this.card.input.anySize || (shape.height === h && shape.width === w);
+    return cardAccepts(this.card, shape);
   }
 
   async run(batch: Float32Array, count: number, shape: Shape3): Promise<Float32Array> {
@@ -104,16 +107,9 @@ export class OnnxDenoiser implements Denoiser {
     const step = this.step;
     let input = data;
     if (step) {
-      input = new Float32Array(data.length);
-      for (let i = 0; i < data.length; i++) input[i] = step.scale * data[i] + step.shift;
-      feeds[this.timestepInput!] =
-        this.card.diffusion!.timestepType === 'int64'
-          ? new ort.Tensor(
-              'int64',
-              BigInt64Array.from({ length: count }, () => BigInt(step.t)),
-              [count],
-            )
-          : new ort.Tensor('float32', new Float32Array(count).fill(step.t), [count]);
+      input = diffusionInput(data, step);
+      const type = this.card.diffusion!.timestepType;
+      feeds[this.timestepInput!] = new ort.Tensor(type, timestepValues(step, type, count), [count]);
     }
     feeds[this.imageInput] = new ort.Tensor('float32', input, dims);
     const out = (await this.session.run(feeds, [this.outputName]))[this.outputName];
