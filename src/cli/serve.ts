@@ -41,6 +41,10 @@ const QUICKSTART_MODEL = 'fmnist-cnn-s025';
  */
 function bundledModels(): string[] {
   const dir = join(packageRoot, 'models');
+  if (!existsSync(dir))
+    throw new UsageError(
+      'no bundled models in this install (the npm package ships none; they are in the repository): give --model <path>',
+    );
   return readdirSync(dir)
     .filter((name) => existsSync(join(dir, name, 'model.onnx')))
     .sort((a, b) => Number(b === QUICKSTART_MODEL) - Number(a === QUICKSTART_MODEL) || a.localeCompare(b))
