@@ -333,7 +333,7 @@ describe('cli: output', () => {
     const lines = r.stderr.trimEnd().split('\n');
     assert.match(
       lines[0],
-      /^RS sigma=0\.25: 3 inputs \(3 to do\); radii in input space, smoothing space: input$/,
+      /^RS sigma=0\.25: 3 inputs \(3 to do\); radii in input space, smoothing space: input; sigma = 0\.25, the default \(the model card names no training sigma\)$/,
     );
     assert.match(
       lines[1],

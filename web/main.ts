@@ -10,6 +10,7 @@ import { clopperPearsonLower } from '../src/core/stats.js';
 import type { Shape3 } from '../src/core/shape.js';
 import { rgbToPlanar } from '../src/data/pixels.js';
 import type { Classifier } from '../src/models/classifier.js';
+import { chooseSigma } from '../src/models/sigma.js';
 import { PatchReducer } from '../src/reduce/reducer.js';
 import type { SampleInfo } from '../src/serve/samples.js';
 import {
@@ -210,7 +211,10 @@ function renderSamples(): void {
 
 function onModelChange(): void {
   const m = model();
-  $<HTMLInputElement>('sigma').value = String(m.trainingSigma ?? 0.25);
+  // the CLI's and the API's rule: the training sigma, else 0.25 (also for a card saying 0)
+  $<HTMLInputElement>('sigma').value = String(
+    chooseSigma(null, { training: m.trainingSigma === null ? undefined : { sigma: m.trainingSigma } }).sigma,
+  );
   $('model-info').textContent =
     `${m.inputShape.join('x')}, ${m.classes.length} classes` +
     (m.trainingSigma !== null ? `, trained with sigma ${m.trainingSigma}` : '');

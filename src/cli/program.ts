@@ -4,11 +4,13 @@
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { UsageError } from '../core/errors.js';
+import { formatDown } from '../core/round.js';
 import { formatShape } from '../core/shape.js';
-import type { Dataset } from '../data/dataset.js';
-import { openDataset, readerOptions } from '../data/open.js';
+import { type Dataset, UNLABELLED } from '../data/dataset.js';
+import { openDataset, openImageFiles, readerOptions } from '../data/open.js';
 import type { DataTransform } from '../io/manifest.js';
 import { type Device, OnnxClassifier } from '../models/onnx-classifier.js';
+import { DEFAULT_SIGMA, chooseSigma } from '../models/sigma.js';
 import { packageVersion } from '../package-root.js';
 import { RunInterrupted, type RunRequest, runCertification } from '../run/certify-run.js';
 import { parseRedisUrl } from '../queue/connection.js';
@@ -22,7 +24,7 @@ import { register as registerCompare } from './compare.js';
 import { register as registerMerge } from './merge.js';
 import { register as registerPlot } from './plot.js';
 import { register as registerQueue } from './queue.js';
-import { createProgress, progressMode } from './progress.js';
+import { type ProgressDisplay, createProgress, progressMode } from './progress.js';
 import { type OutputStreams, defaultStreams } from './streams.js';
 import { register as registerServe } from './serve.js';
 
@@ -54,10 +56,18 @@ const channelCount = (v: string): 1 | 3 => {
 };
 
 /** The options of `certify` and `predict`, as commander parses them. */
-export interface RunFlags extends Omit<SmoothingOptions, 'adaptiveRadius' | 'sampleLoss' | 'callMemory'> {
+export interface RunFlags extends Omit<
+  SmoothingOptions,
+  'adaptiveRadius' | 'sampleLoss' | 'callMemory' | 'sigma'
+> {
+  /** absent: the model card's training sigma, else 0.25 (chooseSigma) */
+  sigma?: number;
   model: string;
   card?: string;
-  data: string;
+  /** one data set, or image files */
+  data: string[];
+  /** image files: their classes (names or indices) */
+  label: string[];
   labels?: string;
   dataResize?: number;
   centerCrop?: number;
@@ -92,8 +102,14 @@ function addRunOptions(cmd: Command): Command {
     .requiredOption('--model <path>', 'ONNX model (model.json model card beside it)')
     .option('--card <path>', 'model card, if not model.json beside the model')
     .requiredOption(
-      '--data <path>',
-      'data set: IDX images file or folder, CIFAR binary, or folder of class folders',
+      '--data <path...>',
+      'data set: IDX images file or folder, CIFAR binary, or folder of class folders; or JPEG/PNG image files (one or more)',
+    )
+    .option(
+      '--label <class>',
+      'image files: the true class, a name from the model card or an index (once for all files, or once per file; default: no label)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
     )
     .option('--labels <path>', 'IDX labels file (default: derived from the images file name)')
     .option(
@@ -132,7 +148,11 @@ function addRunOptions(cmd: Command): Command {
       'video, --method rs: start frame of the one window (default: the centred window)',
       num,
     )
-    .option('--sigma <s>', 'noise level, in the pixel scale of the data (e.g. [0, 1])', num, d.sigma)
+    .option(
+      '--sigma <s>',
+      `noise level, in the pixel scale of the data (e.g. [0, 1]) (default: the model card's training sigma, else ${DEFAULT_SIGMA})`,
+      num,
+    )
     .option(
       '--method <m>',
       'rs (plain randomized smoothing) | max (Smooth-Max) | mean (Smooth-Mean)',
@@ -198,11 +218,14 @@ function addRunOptions(cmd: Command): Command {
     );
 }
 
-/** The smoothing options a command line asks for, checked (an OptionsError names the options). */
-export function smoothingOptions(flags: RunFlags): SmoothingOptions {
+/**
+ * The smoothing options a command line asks for, checked (an OptionsError names the options);
+ * `sigma` is the one chooseSigma picked (default: --sigma, else 0.25).
+ */
+export function smoothingOptions(flags: RunFlags, sigma = flags.sigma ?? DEFAULT_SIGMA): SmoothingOptions {
   return parseSmoothingOptions({
     method: flags.method,
-    sigma: flags.sigma,
+    sigma,
     resize: flags.resize,
     resizeMode: flags.resizeMode,
     stride: flags.stride,
@@ -240,7 +263,8 @@ async function run(
   streams: OutputStreams,
   cmd: Command,
 ): Promise<void> {
-  const options = smoothingOptions(flags);
+  // checked before the model loads (bad options fail fast); sigma is settled once the card is read
+  smoothingOptions(flags);
   if (flags.method === 'rs') {
     const given = REDUCE_ONLY.find((name) => cmd.getOptionValueSource(name) === 'cli');
     if (given)
@@ -248,6 +272,11 @@ async function run(
         `${flagName(given)} applies to Smooth-Reduce only (--method max|mean), not to --method rs`,
       );
   }
+  const files = imageFiles(flags.data);
+  if (files === null && flags.label.length > 0)
+    throw new UsageError('--label applies to image files (--data x.png ...); a data set carries its labels');
+  if (files !== null && flags.queue !== undefined)
+    throw new UsageError('--queue takes a data set; certify image files without it');
   const selection = { skip: flags.skip, max: flags.max, shard: flags.shard ? parseShard(flags.shard) : null };
   if (flags.queue !== undefined) {
     parseRedisUrl(flags.queue);
@@ -265,13 +294,29 @@ async function run(
     device: flags.queue !== undefined ? 'cpu' : flags.device,
     threads: flags.queue !== undefined ? 1 : flags.threads,
   });
-  const { transform, dataset } = openData(flags, classifier);
-  const progress = createProgress({ mode: progressMode(flags, streams.stderr), out: flags.out, streams });
+  const sigma = chooseSigma(flags.sigma, classifier.card);
+  const options = smoothingOptions(flags, sigma.sigma);
+  const { transform, dataset } = openData(flags, classifier, files);
+  const unlabelled = files !== null && flags.label.length === 0;
+  const mode = progressMode(flags, streams.stderr);
+  // where sigma came from: on the run's first line (--json: in the start event), a warning before it
+  const display = createProgress({
+    mode,
+    out: flags.out,
+    streams,
+    unlabelled,
+    sigma: { note: sigma.note, source: sigma.source, warning: sigma.warning },
+  });
+  // image files: one line per file on stdout, with the card's class name and the radius
+  const progress =
+    files !== null && mode !== 'json' && mode !== 'quiet'
+      ? withResultLines(display, command, files, classifier.card.classes, streams)
+      : display;
   try {
     // video class folders are labelled by position: another class count mislabels every clip
     if (dataset.shape.frames !== undefined && dataset.classes?.length !== classifier.numClasses) {
       throw new UsageError(
-        `${flags.data} has ${dataset.classes?.length ?? 0} classes but the model has ${classifier.numClasses} (${classifier.card.classes.join(', ')})`,
+        `${flags.data.join(' ')} has ${dataset.classes?.length ?? 0} classes but the model has ${classifier.numClasses} (${classifier.card.classes.join(', ')})`,
       );
     }
     const data = dataset.shape.channels;
@@ -291,7 +336,7 @@ async function run(
       classifier,
       model: classifier,
       dataset,
-      dataSpec: flags.data,
+      dataSpec: flags.data.join(' '),
       dataTransform: transform,
       options,
       companions: flags.also ?? [],
@@ -369,9 +414,65 @@ const VIDEO_FLAGS = [
 ] as const;
 
 /** The data set, read as the model needs it: images, or clips for a video model (5-D input). */
+/** The --data paths when they are image files (one or more), else null (one data set). */
+function imageFiles(paths: string[]): string[] | null {
+  if (paths.length === 1 && !IMAGE_FILE.test(paths[0])) return null;
+  const other = paths.find((p) => !IMAGE_FILE.test(p));
+  if (other !== undefined)
+    throw new UsageError(`--data ${other}: several --data paths must all be JPEG or PNG image files`);
+  return paths;
+}
+const IMAGE_FILE = /\.(jpe?g|png)$/i;
+
+/** --label values as class indices: one for every file, or one per file; none: -1 (no label). */
+export function resolveLabels(labels: string[], files: number, classes: readonly string[]): number[] {
+  if (labels.length === 0) return Array.from({ length: files }, () => UNLABELLED);
+  if (labels.length !== 1 && labels.length !== files)
+    throw new UsageError(`--label: give one for all ${files} files or one per file, not ${labels.length}`);
+  const indices = labels.map((l) => {
+    const byName = classes.findIndex((c) => c.toLowerCase() === l.trim().toLowerCase());
+    if (byName >= 0) return byName;
+    const k = Number(l);
+    if (/^\d+$/.test(l.trim()) && k < classes.length) return k;
+    throw new UsageError(
+      `--label ${l}: not a class of the model (${classes.map((c, i) => `${i} ${c}`).join(', ')})`,
+    );
+  });
+  return labels.length === 1 ? Array.from({ length: files }, () => indices[0]) : indices;
+}
+
+/** Adds one stdout line per certified image file: class name (model card) and radius. */
+function withResultLines(
+  display: ProgressDisplay,
+  command: 'certify' | 'predict',
+  files: string[],
+  classes: readonly string[],
+  streams: OutputStreams,
+): ProgressDisplay {
+  return {
+    ...display,
+    input(e, done) {
+      display.input(e, done);
+      const name = (k: number) => `${classes[k] ?? k} (class ${k})`;
+      const what =
+        e.prediction < 0
+          ? command === 'certify'
+            ? 'abstained (no class certified)'
+            : 'abstained (no class significant)'
+          : command === 'certify'
+            ? `${name(e.prediction)}, certified radius ${formatDown(e.radius)} (L2, input space)`
+            : `${name(e.prediction)}, p-value ${e.pValue?.toPrecision(3)}`;
+      const truth =
+        e.label === UNLABELLED ? '' : `; label ${name(e.label)}: ${e.correct ? 'correct' : 'wrong'}`;
+      streams.stdout.write(`${files[e.idx]}: ${what}${truth}\n`);
+    },
+  };
+}
+
 function openData(
   flags: RunFlags,
   classifier: OnnxClassifier,
+  files: string[] | null,
 ): { transform: DataTransform; dataset: Dataset } {
   const model = classifier.inputShape;
   if (model.frames === undefined) {
@@ -388,13 +489,15 @@ function openData(
       centerCrop: flags.centerCrop,
       channels: flags.channels,
     };
-    return {
-      transform,
-      dataset: openDataset(
-        flags.data,
-        readerOptions(transform, flags.labels, { path: classifier.path, channels: model.channels }),
-      ),
-    };
+    const opened = readerOptions(transform, flags.labels, {
+      path: classifier.path,
+      channels: model.channels,
+    });
+    if (files !== null) {
+      const labels = resolveLabels(flags.label, files.length, classifier.card.classes);
+      return { transform, dataset: openImageFiles(files, labels, opened) };
+    }
+    return { transform, dataset: openDataset(flags.data[0], opened) };
   }
   const imageFlag = (['dataResize', 'centerCrop', 'channels', 'labels'] as const).find(
     (k) => flags[k] !== undefined,
@@ -418,7 +521,9 @@ function openData(
     split: flags.split,
   };
   const opened = readerOptions(transform, undefined, { path: classifier.path, channels: model.channels });
-  return { transform, dataset: openDataset(flags.data, opened) };
+  if (files !== null)
+    throw new UsageError(`${classifier.path} is a video model: --data takes a folder of clips`);
+  return { transform, dataset: openDataset(flags.data[0], opened) };
 }
 
 /**

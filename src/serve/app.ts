@@ -21,7 +21,8 @@ import { OptionsError, parseOptions } from '../core/params.js';
 import { ABSTAIN } from '../core/smooth.js';
 import { formatShape, shapeSize } from '../core/shape.js';
 import { decodeRgb, rgbToPlanar } from '../data/image-folder.js';
-import { type SmoothingOptions, defaultSmoothingOptions } from '../options.js';
+import type { SmoothingOptions } from '../options.js';
+import { chooseSigma } from '../models/sigma.js';
 import { packageRoot, packageVersion } from '../package-root.js';
 import { Metrics } from './metrics.js';
 import { type ServedModel, loadModels, modelInfo } from './models.js';
@@ -249,7 +250,7 @@ export async function createService(config: ServeConfig): Promise<Service> {
 
   async function smooth(command: 'certify' | 'predict', request: FastifyRequest, reply: FastifyReply) {
     const { options, m, pixels } = await parse(request);
-    const sigma = options.sigma ?? m.card.training?.sigma ?? defaultSmoothingOptions.sigma;
+    const { sigma, warning: sigmaWarning } = chooseSigma(options.sigma, m.card);
     let smoothing: SmoothingOptions;
     try {
       smoothing = smoothingOptions(options, sigma, batch);
@@ -310,6 +311,7 @@ export async function createService(config: ServeConfig): Promise<Service> {
         outcome.result.prediction === ABSTAIN ? null : (m.card.classes[outcome.result.prediction] ?? null),
       method: options.method,
       sigma,
+      warnings: sigmaWarning ? [sigmaWarning] : [],
       alpha: options.alpha,
       n: options.n,
       seed: options.seed,
