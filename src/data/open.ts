@@ -162,9 +162,10 @@ export function openImageFiles(files: string[], labels: number[], options: OpenO
     if (isDirectory(f) || !isImageFile(f))
       throw new UsageError(`${f}: not an image file (with several --data paths, each is a JPEG or PNG file)`);
   }
-  const { labels: _, video, ...rest } = options;
-  if (video) throw new UsageError('a video model reads a folder of class folders of videos, not image files');
-  return new ImageFolderDataset({ files, labels }, rest);
+  if (options.video)
+    throw new UsageError('a video model reads a folder of class folders of videos, not image files');
+  const { resize, centerCrop, channels } = options;
+  return new ImageFolderDataset({ files, labels }, { resize, centerCrop, channels });
 }
 
 export function openDataset(spec: string, options: OpenOptions = {}): Dataset {
