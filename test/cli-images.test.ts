@@ -20,10 +20,10 @@ const classes = readModelCard(join(MODEL, 'model.json')).classes;
 const cat = join(tmp, 'cat.jpg');
 const ship = join(tmp, 'ship.jpg');
 const centroid = join(tmp, 'centroid.onnx');
-before(() => {
+before(async () => {
   copyFileSync(join(REPO, 'data', 'cifar10-sample', 'cat', '0000.jpg'), cat);
   copyFileSync(join(REPO, 'data', 'cifar10-sample', 'ship', '0000.jpg'), ship);
-  writeCentroidModel(centroid);
+  await writeCentroidModel(centroid);
 });
 const SMALL = ['--n0', '20', '--n', '100', '--threads', '1'];
 let outs = 0;

@@ -17,7 +17,15 @@ import {
   type BootstrapOptions,
   type Interval,
 } from './statistics.js';
-import { percent, renderTable, type Cell, type Column, type Table, type TableFormat } from './table.js';
+import {
+  CAP_NOTE,
+  percent,
+  renderTable,
+  type Cell,
+  type Column,
+  type Table,
+  type TableFormat,
+} from './table.js';
 
 export interface PairedComparison {
   /** inputs in both runs (the ones compared) */
@@ -252,7 +260,14 @@ export interface PairedTests {
    * certified accuracy at each radius (correct, certified radius >= r), with McNemar's test on
    * "certified at r"; for PREDICT logs only r = 0 (accuracy)
    */
-  certified: (PairedDifference & { radius: number; mcnemar: McNemarTest })[];
+  certified: (PairedDifference & {
+    radius: number;
+    mcnemar: McNemarTest;
+    /** the radius lies beyond A's (B's) sample-size cap: that value measures n, never significant */
+    beyondCap: { a: boolean; b: boolean };
+  })[];
+  /** the runs' sample-size caps in the compared radius space (null: unknown) */
+  caps: { a: number | null; b: number | null };
 }
 
 /** Whether an outcome is certified at r: correct with radius >= r (at r = 0: correct). */
@@ -269,8 +284,9 @@ export function pairedTests(
   a: readonly Outcome[],
   b: readonly Outcome[],
   radii: readonly number[],
-  options: CompareOptions & BootstrapOptions = {},
+  options: CompareOptions & BootstrapOptions & { caps?: [number, number] } = {},
 ): PairedTests {
+  const [capA, capB] = options.caps ?? [Infinity, Infinity];
   const resamples = options.resamples ?? DEFAULT_RESAMPLES;
   const seed = options.seed ?? DEFAULT_SEED;
   const confidence = checkConfidence(options.confidence ?? 0.95);
@@ -328,11 +344,19 @@ export function pairedTests(
     acr: withRadius ? difference(0) : null,
     acrRatio,
     abstention: { ...difference(first), mcnemar: mcnemar(abstains) },
-    certified: testedRadii.map((radius, i) => ({
-      radius,
-      ...difference(first + 1 + i),
-      mcnemar: mcnemar((o) => certifiedAt(o, radius)),
-    })),
+    certified: testedRadii.map((radius, i) => {
+      const beyondCap = { a: radius > capA, b: radius > capB };
+      const d = difference(first + 1 + i);
+      return {
+        radius,
+        ...d,
+        // beyond a cap the difference is n's, not the methods': never significant
+        significant: d.significant && !beyondCap.a && !beyondCap.b,
+        mcnemar: mcnemar((o) => certifiedAt(o, radius)),
+        beyondCap,
+      };
+    }),
+    caps: { a: Number.isFinite(capA) ? capA : null, b: Number.isFinite(capB) ? capB : null },
   };
 }
 
@@ -374,11 +398,12 @@ function pairedTestsTableOf(
     signed: true,
     bold: d.significant,
   });
-  const p = (t: McNemarTest): Cell => ({
+  const p = (t: McNemarTest, capped = false): Cell => ({
     value: t.pValue,
     text: t.pValue < 0.001 ? '<.001' : t.pValue.toFixed(3),
-    bold: t.pValue < SIGNIFICANCE,
+    bold: t.pValue < SIGNIFICANCE && !capped,
   });
+  const value = (v: number, beyondCap: boolean): Cell => (beyondCap ? { value: v, beyondCap } : v);
   const rows: Cell[][] = [
     ...(tests.acr ? [[`ACR`, tests.acr.a, tests.acr.b, diff(tests.acr), null, null, null]] : []),
     ...(tests.acrRatio
@@ -408,16 +433,20 @@ function pairedTestsTableOf(
       tests.abstention.mcnemar.bOnly,
       p(tests.abstention.mcnemar),
     ],
-    ...tests.certified.map((c): Cell[] => [
-      c.radius === 0 ? 'accuracy (certified at r = 0)' : `certified at r = ${c.radius}`,
-      c.a,
-      c.b,
-      diff(c),
-      c.mcnemar.aOnly,
-      c.mcnemar.bOnly,
-      p(c.mcnemar),
-    ]),
+    ...tests.certified.map((c): Cell[] => {
+      const capped = c.beyondCap.a || c.beyondCap.b;
+      return [
+        c.radius === 0 ? 'accuracy (certified at r = 0)' : `certified at r = ${c.radius}`,
+        value(c.a, c.beyondCap.a),
+        value(c.b, c.beyondCap.b),
+        diff(c),
+        c.mcnemar.aOnly,
+        c.mcnemar.bOnly,
+        p(c.mcnemar, capped),
+      ];
+    }),
   ];
+  const anyCapped = tests.certified.some((c) => c.beyondCap.a || c.beyondCap.b);
   const caption =
     `Paired tests on the ${tests.inputs} inputs of both runs. A = ${labels.a}; B = ${labels.b}. ` +
     `Certified at r: correct with a certified L2 radius (${spaceDescription}) of at least r; ACR in the ` +
@@ -427,6 +456,9 @@ function pairedTestsTableOf(
     `with the ratio of the resampled means as interval, bold when it excludes 1). A only, B only: inputs where only A (only B) abstains or ` +
     `is certified at r; McNemar p: exact two-sided McNemar test on them (binomial at 1/2), bold when ` +
     `p < ${SIGNIFICANCE}. With few discordant inputs the bootstrap interval is rough and the exact test ` +
-    `is the one to read.`;
+    `is the one to read.` +
+    (anyCapped
+      ? ` ${CAP_NOTE.replace("the run's", "that run's")} Neither the difference nor the p-value of such a row is bold.`
+      : '');
   return { columns, rows, caption };
 }
