@@ -468,7 +468,9 @@ export function openApiDocument(limits: RequestLimits, models: ServedModel[]) {
       in: 'query',
       required: false,
       description: 'with an image/png or image/jpeg body',
-      schema,
+      // a query string gives the size as text (N or HxW); JSON bodies as {height, width}
+      schema:
+        name === 'resize' ? { type: 'string', pattern: '^\\d+(x\\d+)?$', examples: ['32', '36x36'] } : schema,
     })),
     requestBody: {
       required: true,
