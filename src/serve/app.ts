@@ -316,7 +316,8 @@ export async function createService(config: ServeConfig): Promise<Service> {
       n: options.n,
       seed: options.seed,
       index: options.index,
-      seconds: outcome.seconds,
+      // to the microsecond (not 0.38487612999999965)
+      seconds: Math.round(outcome.seconds * 1e6) / 1e6,
     };
     if (outcome.kind === 'certify') {
       const r = outcome.result;
