@@ -145,7 +145,7 @@ function fixedSize(data: Dataset, spec: string, options: OpenOptions): Dataset {
 }
 
 const EXPECTED =
-  'expected a JPEG or PNG file, IDX *-images-idx3-ubyte[.gz] files, CIFAR binary test_batch.bin / test.bin, or class folders of JPEG/PNG images';
+  'expected IDX *-images-idx3-ubyte[.gz] files, CIFAR binary test_batch.bin / test.bin, or class folders of JPEG/PNG images';
 
 function isImageFile(path: string): boolean {
   return IMAGE_EXTENSIONS.includes(extname(path).toLowerCase());
@@ -205,5 +205,5 @@ export function openDataset(spec: string, options: OpenOptions = {}): Dataset {
   if (isImageFile(spec)) return openImageFiles([spec], [UNLABELLED], options);
   if (/idx3/.test(spec)) return fixedSize(new IdxDataset(spec, options.labels), spec, options);
   if (/\.bin$/i.test(spec)) return fixedSize(new CifarDataset(spec), spec, options);
-  throw new UsageError(`${spec}: no data set format recognised (${EXPECTED})`);
+  throw new UsageError(`${spec}: no data set format recognised (${EXPECTED}; or JPEG/PNG image files)`);
 }
