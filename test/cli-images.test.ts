@@ -8,6 +8,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { lastDataFlag } from '../src/cli/program.js';
 import { readModelCard } from '../src/models/model-card.js';
 import { chooseSigma } from '../src/models/sigma.js';
 import { createService } from '../src/serve/app.js';
@@ -100,6 +101,18 @@ describe('certify / predict on image files', () => {
     );
     assert.match(r.stderr, /done: 1 input in .*, accuracy: no label,/);
     assert.doesNotMatch(r.stderr, /certified/);
+  });
+
+  it('a repeated --data overrides the earlier one, as other options do', () => {
+    assert.deepEqual(lastDataFlag(['certify', '--data', 'a', '--n', '5', '--data', 'x.png', 'y.png']), [
+      'certify',
+      '--n',
+      '5',
+      '--data',
+      'x.png',
+      'y.png',
+    ]);
+    assert.deepEqual(lastDataFlag(['--data=a', '--data', 'b']), ['--data', 'b']);
   });
 
   it('refuses bad labels and mixed paths in one line', async () => {

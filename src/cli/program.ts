@@ -586,12 +586,28 @@ export function buildProgram(streams: OutputStreams = defaultStreams): Command {
 }
 
 /**
+ * A repeated `--data` overrides the earlier ones, as any other option does (one `--data` may list
+ * several image files: `--data x.png y.png`); commander would join them instead.
+ */
+export function lastDataFlag(argv: string[]): string[] {
+  const at = argv.flatMap((a, i) => (a === '--data' || a.startsWith('--data=') ? [i] : []));
+  if (at.length < 2) return argv;
+  const drop = new Set<number>();
+  for (const i of at.slice(0, -1)) {
+    drop.add(i);
+    if (argv[i] !== '--data') continue;
+    for (let j = i + 1; j < argv.length && !argv[j].startsWith('-'); j++) drop.add(j);
+  }
+  return argv.filter((_, i) => !drop.has(i));
+}
+
+/**
  * Runs the command line `argv` (process.argv style: node, script, args...) and returns the exit
  * code: 0 done, 2 usage error (bad option, file or model; one line on stderr), 1 anything else.
  */
 export async function main(argv: string[], streams: OutputStreams = defaultStreams): Promise<number> {
   try {
-    await buildProgram(streams).parseAsync(argv);
+    await buildProgram(streams).parseAsync(lastDataFlag(argv));
     return 0;
   } catch (e) {
     // commander has printed its message (or the help / version) already
