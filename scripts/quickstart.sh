@@ -24,6 +24,6 @@ echo
 echo "Certified accuracy at L2 radius r (input space, [0, 1] pixels), ACR, abstention, time:"
 "${cli[@]}" analyze "$out/rs.tsv" "$out/max.tsv" "$out/mean.tsv" --radii 0,0.1,0.2,0.3,0.4,0.5
 "${cli[@]}" plot "$out/rs.tsv" "$out/max.tsv" "$out/mean.tsv" --out "$out/curves.png" \
-  --title "Fashion-MNIST, sigma = 0.25, n = 1,000 (50 test images)" --legend bottom-left \
+  --title "Fashion-MNIST, sigma = 0.25, n = 1,000 (50 test images)" \
   --label "RS" --label "Smooth-Max (9 patches)" --label "Smooth-Mean (9 patches)"
 echo "Figure: $out/curves.png   Logs: $out/{rs,max,mean}.tsv (+ .manifest.json)"

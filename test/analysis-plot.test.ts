@@ -169,7 +169,7 @@ describe('plot: rendering', () => {
   });
 
   it('text is laid out with the font metrics given (a wider font moves the top-right legend left)', async () => {
-    const spec = certifiedAccuracySpec(runs, { xTitle });
+    const spec = certifiedAccuracySpec(runs, { xTitle, legend: 'top-right' });
     const legendX = async (em: number) => {
       const svg = await renderSvg(spec, { family: 'test', width: (t) => t.length * em });
       const m = /role-legend"[^>]*><g transform="translate\(([\d.]+),/.exec(svg);

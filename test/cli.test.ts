@@ -333,7 +333,7 @@ describe('cli: output', () => {
     const lines = r.stderr.trimEnd().split('\n');
     assert.match(
       lines[0],
-      /^RS sigma=0\.25: 3 inputs \(3 to do\); radii in input space, smoothing space: input$/,
+      /^RS sigma=0\.25: 3 inputs \(3 to do\); radii in input space, smoothing space: input; sigma = 0\.25, the default \(the model card names no training sigma\)$/,
     );
     assert.match(
       lines[1],
@@ -404,7 +404,8 @@ describe('cli: output', () => {
     assert.match(text, /4\/4 \| [\d.?]+ inputs\/s \| ETA 0\.0s \| accuracy 0\.750 \| abstained 1/);
     assert.match(
       text,
-      /\ndone: 4 inputs in 0\.5s, certified accuracy 0\.750 \(3\/4\), 1 abstained; log x\.tsv\n$/,
+      // a PREDICT run: accuracy, not certified accuracy
+      /\ndone: 4 inputs in 0\.5s, accuracy 0\.750 \(3\/4\), 1 abstained; log x\.tsv\n$/,
     );
     p.close();
   });

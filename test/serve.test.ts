@@ -295,6 +295,14 @@ describe('serve: API', () => {
     const body = api.paths['/v1/certify'].post!.requestBody.content['application/json'].schema;
     assert.equal(body.properties.n.maximum, 20_000, 'the server cap is in the published schema');
     assert.ok(body.properties.pixels && body.properties.image && body.properties.method);
+    // in a query string resize is text (N or HxW), in JSON {height, width}
+    const query = (
+      api.paths['/v1/certify'].post as unknown as {
+        parameters: { name: string; schema: { type?: string } }[];
+      }
+    ).parameters;
+    assert.equal(query.find((p) => p.name === 'resize')?.schema.type, 'string');
+    assert.ok(body.properties.resize && !('pattern' in body.properties.resize));
     const models = (await (await fetch(`${base}/v1/models`)).json()) as {
       models: { id: string; classes: string[] }[];
     };

@@ -12,6 +12,7 @@ import { rgbToPlanar } from '../src/data/pixels.js';
 import type { Classifier } from '../src/models/classifier.js';
 import { DenoisedClassifier } from '../src/models/denoiser.js';
 import type { DenoiserCard } from '../src/models/denoiser-card.js';
+import { chooseSigma } from '../src/models/sigma.js';
 import { PatchReducer } from '../src/reduce/reducer.js';
 import type { SampleInfo } from '../src/serve/samples.js';
 import {
@@ -250,16 +251,20 @@ function offerDenoisers(m: ModelInfo): void {
   denoiserSelect.value = fits.some((d) => d.id === kept) ? kept : '';
 }
 
+/** The CLI's and the API's rule: the denoiser's sigma, else the training sigma, else 0.25 (also for a card saying 0). */
+function pageSigma(m: ModelInfo): number {
+  const training = m.trainingSigma === null ? undefined : { sigma: m.trainingSigma };
+  return chooseSigma(null, { training }, chosenDenoiser()?.card).sigma;
+}
+
 function onDenoiserChange(): void {
-  const d = chosenDenoiser();
-  const trained = d?.sigma ?? (model().trainingSigma || 0.25);
-  $<HTMLInputElement>('sigma').value = String(trained);
+  $<HTMLInputElement>('sigma').value = String(pageSigma(model()));
 }
 
 function onModelChange(): void {
   const m = model();
   offerDenoisers(m);
-  $<HTMLInputElement>('sigma').value = String(chosenDenoiser()?.sigma ?? (m.trainingSigma || 0.25));
+  $<HTMLInputElement>('sigma').value = String(pageSigma(m));
   $('model-info').textContent =
     `${m.inputShape.join('x')}, ${m.classes.length} classes` +
     (m.trainingSigma !== null ? `, trained with sigma ${m.trainingSigma}` : '');

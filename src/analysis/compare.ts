@@ -19,7 +19,15 @@ import {
   type BootstrapOptions,
   type Interval,
 } from './statistics.js';
-import { percent, renderTable, type Cell, type Column, type Table, type TableFormat } from './table.js';
+import {
+  CAP_NOTE,
+  percent,
+  renderTable,
+  type Cell,
+  type Column,
+  type Table,
+  type TableFormat,
+} from './table.js';
 
 export interface PairedComparison {
   /** inputs in both runs (the ones compared) */
@@ -256,7 +264,14 @@ export interface PairedTests {
    * certified accuracy at each radius (correct, certified radius >= r), with McNemar's test on
    * "certified at r"; for PREDICT logs only r = 0 (accuracy)
    */
-  certified: (PairedDifference & { radius: number; mcnemar: McNemarTest })[];
+  certified: (PairedDifference & {
+    radius: number;
+    mcnemar: McNemarTest;
+    /** the radius lies beyond A's (B's) sample-size cap: that value measures n, never significant */
+    beyondCap: { a: boolean; b: boolean };
+  })[];
+  /** the runs' sample-size caps in the compared radius space (null: unknown) */
+  caps: { a: number | null; b: number | null };
   /**
    * the correction for multiple comparisons of the McNemar p-values (absent: none), the family it
    * is over and its size; each test's adjusted value is its `adjustedPValue`
@@ -301,8 +316,9 @@ export function pairedTests(
   a: readonly Outcome[],
   b: readonly Outcome[],
   radii: readonly number[],
-  options: CompareOptions & BootstrapOptions = {},
+  options: CompareOptions & BootstrapOptions & { caps?: [number, number] } = {},
 ): PairedTests {
+  const [capA, capB] = options.caps ?? [Infinity, Infinity];
   const resamples = options.resamples ?? DEFAULT_RESAMPLES;
   const seed = options.seed ?? DEFAULT_SEED;
   const confidence = checkConfidence(options.confidence ?? 0.95);
@@ -360,11 +376,19 @@ export function pairedTests(
     acr: withRadius ? difference(0) : null,
     acrRatio,
     abstention: { ...difference(first), mcnemar: mcnemar(abstains) },
-    certified: testedRadii.map((radius, i) => ({
-      radius,
-      ...difference(first + 1 + i),
-      mcnemar: mcnemar((o) => certifiedAt(o, radius)),
-    })),
+    certified: testedRadii.map((radius, i) => {
+      const beyondCap = { a: radius > capA, b: radius > capB };
+      const d = difference(first + 1 + i);
+      return {
+        radius,
+        ...d,
+        // beyond a cap the difference is n's, not the methods': never significant
+        significant: d.significant && !beyondCap.a && !beyondCap.b,
+        mcnemar: mcnemar((o) => certifiedAt(o, radius)),
+        beyondCap,
+      };
+    }),
+    caps: { a: Number.isFinite(capA) ? capA : null, b: Number.isFinite(capB) ? capB : null },
   };
 }
 
@@ -413,12 +437,14 @@ function pairedTestsTableOf(
     text: value < 0.001 ? '<.001' : value.toFixed(3),
     bold,
   });
-  // with an adjustment the adjusted p-value decides (bold), the raw one is shown beside it
-  const p = (t: McNemarTest): Cell[] =>
+  // with an adjustment the adjusted p-value decides (bold), the raw one is shown beside it; a row
+  // beyond a run's sample-size cap is never bold
+  const p = (t: McNemarTest, capped = false): Cell[] =>
     adjusted
-      ? [pCell(t.pValue, false), pCell(t.adjustedPValue!, t.adjustedPValue! < SIGNIFICANCE)]
-      : [pCell(t.pValue, t.pValue < SIGNIFICANCE)];
+      ? [pCell(t.pValue, false), pCell(t.adjustedPValue!, t.adjustedPValue! < SIGNIFICANCE && !capped)]
+      : [pCell(t.pValue, t.pValue < SIGNIFICANCE && !capped)];
   const none = adjusted ? [null] : [];
+  const value = (v: number, beyondCap: boolean): Cell => (beyondCap ? { value: v, beyondCap } : v);
   const rows: Cell[][] = [
     ...(tests.acr ? [[`ACR`, tests.acr.a, tests.acr.b, diff(tests.acr), null, null, null, ...none]] : []),
     ...(tests.acrRatio
@@ -449,16 +475,20 @@ function pairedTestsTableOf(
       tests.abstention.mcnemar.bOnly,
       ...p(tests.abstention.mcnemar),
     ],
-    ...tests.certified.map((c): Cell[] => [
-      c.radius === 0 ? 'accuracy (certified at r = 0)' : `certified at r = ${c.radius}`,
-      c.a,
-      c.b,
-      diff(c),
-      c.mcnemar.aOnly,
-      c.mcnemar.bOnly,
-      ...p(c.mcnemar),
-    ]),
+    ...tests.certified.map((c): Cell[] => {
+      const capped = c.beyondCap.a || c.beyondCap.b;
+      return [
+        c.radius === 0 ? 'accuracy (certified at r = 0)' : `certified at r = ${c.radius}`,
+        value(c.a, c.beyondCap.a),
+        value(c.b, c.beyondCap.b),
+        diff(c),
+        c.mcnemar.aOnly,
+        c.mcnemar.bOnly,
+        ...p(c.mcnemar, capped),
+      ];
+    }),
   ];
+  const anyCapped = tests.certified.some((c) => c.beyondCap.a || c.beyondCap.b);
   const caption =
     `Paired tests on the ${tests.inputs} inputs of both runs. A = ${labels.a}; B = ${labels.b}. ` +
     `Certified at r: correct with a certified L2 radius (${spaceDescription}) of at least r; ACR in the ` +
@@ -472,6 +502,9 @@ function pairedTestsTableOf(
         `bold when below ${SIGNIFICANCE} (family-wise error rate ${SIGNIFICANCE} over those tests; the ` +
         `intervals are per comparison, not simultaneous). `
       : `bold when p < ${SIGNIFICANCE}, not adjusted for multiple comparisons (--adjust holm). `) +
-    `With few discordant inputs the bootstrap interval is rough and the exact test is the one to read.`;
+    `With few discordant inputs the bootstrap interval is rough and the exact test is the one to read.` +
+    (anyCapped
+      ? ` ${CAP_NOTE.replace("the run's", "that run's")} Neither the difference nor the p-value of such a row is bold.`
+      : '');
   return { columns, rows, caption };
 }

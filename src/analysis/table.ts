@@ -32,7 +32,21 @@ export interface MarkedCell {
   /** print the sign of positive numbers too (differences) */
   signed?: boolean;
   bold?: boolean;
+  /**
+   * at a radius beyond a run's sample-size cap (the largest radius its n allows): marked with a
+   * dagger in md and LaTeX, never bold, and no cell of its column is bold either
+   */
+  beyondCap?: boolean;
 }
+
+/** The mark of a value beyond a run's sample-size cap (md; LaTeX: a superscript dagger). */
+export const CAP_MARK = '†';
+
+/** The caption's sentence on the mark. */
+export const CAP_NOTE =
+  `${CAP_MARK}: at a radius beyond the run's sample-size cap, the largest radius its n allows ` +
+  '(sigma PhiInv(alpha^(1/n)), divided by the norm in input space): the value measures n (and the norm), ' +
+  'not the method, and is never bold; `compare --common-cap` clips both runs at the lower cap.';
 
 const isMarked = (v: Cell): v is MarkedCell => typeof v === 'object' && v !== null;
 
@@ -65,6 +79,8 @@ export function renderTable(table: Table, format: Exclude<TableFormat, 'json'>):
   const { columns, rows } = table;
   const bestRow = columns.map((c, j) => {
     if (!c.best || rows.length < 2) return new Set<number>();
+    // a run beyond its cap at this radius: no comparison in the column means anything
+    if (rows.some((r) => isMarked(r[j]) && r[j].beyondCap)) return new Set<number>();
     if (c.interval)
       return separatedBest(
         rows.map((r) => r[j]),
@@ -95,7 +111,12 @@ export function renderTable(table: Table, format: Exclude<TableFormat, 'json'>):
     }
     return v;
   };
-  const bold = (i: number, j: number) => bestRow[j].has(i) || (isMarked(rows[i][j]) && !!rows[i][j].bold);
+  const bold = (i: number, j: number) => {
+    const v = rows[i][j];
+    if (isMarked(v) && v.beyondCap) return false;
+    return bestRow[j].has(i) || (isMarked(v) && !!v.bold);
+  };
+  const capped = (v: Cell) => isMarked(v) && !!v.beyondCap;
 
   if (format === 'csv') {
     const titles = columns.flatMap((c) =>
@@ -118,7 +139,7 @@ export function renderTable(table: Table, format: Exclude<TableFormat, 'json'>):
     const md = (s: string) => s.replace(/\|/g, '\\|');
     const cells = rows.map((r, i) =>
       r.map((v, j) => {
-        const s = md(text(v, columns[j]));
+        const s = md(text(v, columns[j])) + (capped(v) ? CAP_MARK : '');
         return bold(i, j) ? `**${s}**` : s;
       }),
     );
@@ -134,7 +155,9 @@ export function renderTable(table: Table, format: Exclude<TableFormat, 'json'>):
   // LaTeX with booktabs
   const cells = rows.map((r, i) =>
     r.map((v, j) => {
-      const s = typeof v === 'string' ? latexEscape(v) : latexEscape(text(v, columns[j])).replace('—', '---');
+      const s =
+        (typeof v === 'string' ? latexEscape(v) : latexEscape(text(v, columns[j])).replace('—', '---')) +
+        (capped(v) ? '\\textsuperscript{\\dag}' : '');
       return bold(i, j) ? `\\textbf{${s}}` : s;
     }),
   );
@@ -144,7 +167,7 @@ export function renderTable(table: Table, format: Exclude<TableFormat, 'json'>):
       '% requires \\usepackage{booktabs}',
       '\\begin{table}[t]',
       '  \\centering',
-      `  \\caption{${latexEscape(table.caption)}}`,
+      `  \\caption{${latexCaption(table.caption)}}`,
       `  \\begin{tabular}{${spec}}`,
       '    \\toprule',
       `    ${columns.map((c) => c.latex ?? latexEscape(c.title)).join(' & ')} \\\\`,
@@ -163,6 +186,8 @@ export interface SummaryRow {
   path: string;
   kind: 'certify' | 'predict';
   summary: RunSummary;
+  /** the run's sample-size cap in the table's radius space (runCap); Infinity or absent: unknown */
+  cap?: number;
 }
 
 export interface SummaryTableOptions {
@@ -201,7 +226,14 @@ export function summaryTable(runs: readonly SummaryRow[], options: SummaryTableO
           spaceDescription: options.spaceDescription,
           radii,
           ...(confidence === undefined ? {} : { confidence, interval: 'Clopper-Pearson, two-sided' }),
-          runs: runs.map((r) => ({ label: r.label, path: r.path, kind: r.kind, ...r.summary })),
+          runs: runs.map((r) => ({
+            label: r.label,
+            path: r.path,
+            kind: r.kind,
+            ...r.summary,
+            // the sample-size cap (null: unknown); accuracies at larger radii measure n, not the method
+            cap: r.cap !== undefined && Number.isFinite(r.cap) ? r.cap : null,
+          })),
         },
         null,
         2,
@@ -227,9 +259,13 @@ export function summaryTable(runs: readonly SummaryRow[], options: SummaryTableO
     ...(withSamples ? [{ title: 'samples' }] : []),
     { title: 's/input' },
   ];
-  const accuracy = (value: number | null, interval: Interval | null | undefined): Cell => {
-    if (value === null || !interval) return value;
-    return show ? { value, ...interval } : { value, low: interval.low, high: interval.high, hidden: true };
+  const accuracy = (value: number | null, interval: Interval | null | undefined, beyondCap = false): Cell => {
+    if (value === null) return value;
+    if (!interval) return beyondCap ? { value, beyondCap } : value;
+    const cell: MarkedCell = show
+      ? { value, ...interval }
+      : { value, low: interval.low, high: interval.high, hidden: true };
+    return beyondCap ? { ...cell, beyondCap } : cell;
   };
   const clean = (s: RunSummary): Cell =>
     accuracy(
@@ -244,7 +280,9 @@ export function summaryTable(runs: readonly SummaryRow[], options: SummaryTableO
     ...(withClean ? [clean(r.summary)] : []),
     ...radii.map((radius) => {
       const c = r.summary.certifiedAccuracy.find((a) => a.radius === radius);
-      return c ? accuracy(c.accuracy, c.interval) : null;
+      return c
+        ? accuracy(c.accuracy, c.interval, r.kind === 'certify' && radius > (r.cap ?? Infinity))
+        : null;
     }),
     accuracy(r.summary.acr, r.summary.acrInterval),
     r.summary.abstentionRate,
@@ -264,11 +302,13 @@ export function summaryTable(runs: readonly SummaryRow[], options: SummaryTableO
     : (show ? ` In brackets: ${intervals}. Bold` : ` Bold (by the ${intervals})`) +
       ": only where a run's interval lies above every other run's; runs on the same inputs are " +
       'compared better by `compare`, which tests the pair and gives paired intervals on the differences.';
+  const anyCapped = runs.some((r) => r.kind === 'certify' && radii.some((x) => x > (r.cap ?? Infinity)));
+  const capNote = anyCapped ? ` ${CAP_NOTE}` : '';
   const caption =
     `Approximate certified accuracy at L2 radius r (${options.spaceDescription}): fraction of the inputs ` +
     `classified correctly with a certified radius of at least r. ACR: average certified radius ` +
     `(${options.spaceDescription}), over all inputs, 0 when wrong or abstaining. abstain: fraction of ` +
-    `abstentions.${intervalNote}${withSamples ? ' samples: mean estimation samples n per input (fewer than asked when adaptive certification stopped early).' : ''} s/input: mean seconds per input.${predict}`;
+    `abstentions.${intervalNote}${withSamples ? ' samples: mean estimation samples n per input (fewer than asked when adaptive certification stopped early).' : ''} s/input: mean seconds per input.${predict}${capNote}`;
   if (options.format === 'csv') {
     // machine-readable: full precision, and the space in its own column
     const csvRows = rows.map((r, i) => [...r.slice(0, -1), runs[i].summary.meanTime, options.space]);
@@ -327,6 +367,13 @@ const LATEX_SPECIALS: Record<string, string> = {
   '<': '\\textless{}',
   '>': '\\textgreater{}',
 };
+
+/** A caption for LaTeX: escaped, Markdown `code` as \texttt, the cap mark as \dag. */
+export function latexCaption(s: string): string {
+  return latexEscape(s)
+    .replace(/`([^`]*)`/g, '\\texttt{$1}')
+    .replaceAll(CAP_MARK, '\\dag{}');
+}
 
 export function latexEscape(s: string): string {
   return s.replace(/[\\&%$#_{}~^<>]/g, (c) => LATEX_SPECIALS[c]);

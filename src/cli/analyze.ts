@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { summarize } from '../analysis/metrics.js';
 import { parseTableFormat, summaryTable } from '../analysis/table.js';
+import { runCap } from '../analysis/log.js';
 import { UsageError } from '../core/errors.js';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED } from '../analysis/statistics.js';
 import {
@@ -75,6 +76,7 @@ export function register(program: Command, streams: OutputStreams): void {
       path: r.log.path,
       kind: r.log.kind,
       summary: summarize(r.outcomes, radii, confidence, bootstrap),
+      cap: r.log.kind === 'certify' ? runCap(r.log, r.outcomes, loaded.space) : undefined,
     }));
     streams.stdout.write(
       summaryTable(rows, {

@@ -75,18 +75,23 @@ export function register(program: Command, streams: OutputStreams): void {
     const options = { intersect: opts.intersect, names: [a.log.path, b.log.path] as [string, string] };
     let [outA, outB] = [a.outcomes, b.outcomes];
     let space = loaded.spaceDescription;
+    let caps: [number, number] = [runCap(a.log, outA, loaded.space), runCap(b.log, outB, loaded.space)];
     if (opts.commonCap) {
-      const cap = Math.min(runCap(a.log, outA, loaded.space), runCap(b.log, outB, loaded.space));
+      const cap = Math.min(...caps);
       if (!Number.isFinite(cap)) {
         throw new UsageError(
           '--common-cap: neither log has an input where count_A = n nor a manifest giving sigma, n and alpha, so no cap is known',
         );
       }
       [outA, outB] = [clipRadii(outA, cap), clipRadii(outB, cap)];
+      caps = [cap, cap];
       space += `; radii clipped at the lower sample-size cap, ${cap.toPrecision(4)}`;
     }
     const cmp = comparePaired(outA, outB, options);
-    const tests = adjustPairedTests(pairedTests(outA, outB, radii, { ...options, ...bootstrap }), adjust);
+    const tests = adjustPairedTests(
+      pairedTests(outA, outB, radii, { ...options, ...bootstrap, caps }),
+      adjust,
+    );
     streams.stdout.write(comparisonTable(cmp, { a: a.label, b: b.label }, format, space, tests));
   });
 }

@@ -38,7 +38,7 @@ export function register(program: Command, streams: OutputStreams): void {
     .option('--width <px>', 'figure width in CSS pixels', '560')
     .option('--height <px>', 'figure height in CSS pixels', '360')
     .option('--scale <k>', 'PNG pixels per CSS pixel', '2')
-    .option('--legend <position>', LEGEND_HELP, 'top-right')
+    .option('--legend <position>', LEGEND_HELP, 'bottom')
     .option(
       '--bands',
       "draw each curve's two-sided Clopper-Pearson interval band (binomial over the log's inputs) in its colour",

@@ -4,13 +4,15 @@
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { UsageError } from '../core/errors.js';
+import { formatDown } from '../core/round.js';
 import { formatShape } from '../core/shape.js';
-import type { Dataset } from '../data/dataset.js';
-import { openDataset, readerOptions } from '../data/open.js';
+import { type Dataset, UNLABELLED } from '../data/dataset.js';
+import { openDataset, openImageFiles, readerOptions } from '../data/open.js';
 import type { DataTransform } from '../io/manifest.js';
 import { type Device, OnnxClassifier } from '../models/onnx-classifier.js';
 import { DenoisedClassifier } from '../models/denoiser.js';
-import { OnnxDenoiser } from '../models/onnx-denoiser.js';
+import { OnnxDenoiser, readDenoiserCard } from '../models/onnx-denoiser.js';
+import { DEFAULT_SIGMA, chooseSigma } from '../models/sigma.js';
 import { packageVersion } from '../package-root.js';
 import { RunInterrupted, type RunRequest, runCertification } from '../run/certify-run.js';
 import { parseRedisUrl } from '../queue/connection.js';
@@ -24,7 +26,7 @@ import { register as registerCompare } from './compare.js';
 import { register as registerMerge } from './merge.js';
 import { register as registerPlot } from './plot.js';
 import { register as registerQueue } from './queue.js';
-import { createProgress, progressMode } from './progress.js';
+import { type ProgressDisplay, createProgress, progressMode } from './progress.js';
 import { type OutputStreams, defaultStreams } from './streams.js';
 import { register as registerServe } from './serve.js';
 import { register as registerVerify } from './verify.js';
@@ -59,11 +61,19 @@ const channelCount = (v: string): 1 | 3 => {
 };
 
 /** The options of `certify` and `predict`, as commander parses them. */
-export interface RunFlags extends Omit<SmoothingOptions, 'adaptiveRadius' | 'sampleLoss' | 'callMemory'> {
+export interface RunFlags extends Omit<
+  SmoothingOptions,
+  'adaptiveRadius' | 'sampleLoss' | 'callMemory' | 'sigma'
+> {
+  /** absent: the model card's training sigma, else 0.25 (chooseSigma) */
+  sigma?: number;
   model: string;
   card?: string;
   denoiser?: string;
-  data: string;
+  /** one data set, or image files */
+  data: string[];
+  /** image files: their classes (names or indices) */
+  label: string[];
   labels?: string;
   dataResize?: number;
   centerCrop?: number;
@@ -104,8 +114,14 @@ function addRunOptions(cmd: Command): Command {
       'denoised smoothing: an ONNX denoiser (folder with model.onnx + denoiser card) run on every noisy sample before the model',
     )
     .requiredOption(
-      '--data <path>',
-      'data set: IDX images file or folder, CIFAR binary, or folder of class folders',
+      '--data <path...>',
+      'data set: IDX images file or folder, CIFAR binary, or folder of class folders; or JPEG/PNG image files (one or more)',
+    )
+    .option(
+      '--label <class>',
+      'image files: the true class, a name from the model card or an index (once for all files, or once per file; default: no label)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
     )
     .option('--labels <path>', 'IDX labels file (default: derived from the images file name)')
     .option(
@@ -144,7 +160,11 @@ function addRunOptions(cmd: Command): Command {
       'video, --method rs: start frame of the one window (default: the centred window)',
       num,
     )
-    .option('--sigma <s>', 'noise level, in the pixel scale of the data (e.g. [0, 1])', num, d.sigma)
+    .option(
+      '--sigma <s>',
+      `noise level, in the pixel scale of the data (e.g. [0, 1]) (default: the model card's training sigma, else ${DEFAULT_SIGMA})`,
+      num,
+    )
     .option(
       '--method <m>',
       'rs (plain randomized smoothing) | max (Smooth-Max) | mean (Smooth-Mean)',
@@ -215,11 +235,14 @@ function addRunOptions(cmd: Command): Command {
     );
 }
 
-/** The smoothing options a command line asks for, checked (an OptionsError names the options). */
-export function smoothingOptions(flags: RunFlags): SmoothingOptions {
+/**
+ * The smoothing options a command line asks for, checked (an OptionsError names the options);
+ * `sigma` is the one chooseSigma picked (default: --sigma, else 0.25).
+ */
+export function smoothingOptions(flags: RunFlags, sigma = flags.sigma ?? DEFAULT_SIGMA): SmoothingOptions {
   return parseSmoothingOptions({
     method: flags.method,
-    sigma: flags.sigma,
+    sigma,
     resize: flags.resize,
     resizeMode: flags.resizeMode,
     pad: flags.pad,
@@ -267,7 +290,8 @@ async function run(
   streams: OutputStreams,
   cmd: Command,
 ): Promise<void> {
-  const options = smoothingOptions(flags);
+  // checked before the model loads (bad options fail fast); sigma is settled once the card is read
+  smoothingOptions(flags);
   if (flags.method === 'rs') {
     const given = REDUCE_ONLY.find((name) => cmd.getOptionValueSource(name) === 'cli');
     if (given)
@@ -275,6 +299,11 @@ async function run(
         `${flagName(given)} applies to Smooth-Reduce only (--method max|mean), not to --method rs`,
       );
   }
+  const files = imageFiles(flags.data);
+  if (files === null && flags.label.length > 0)
+    throw new UsageError('--label applies to image files (--data x.png ...); a data set carries its labels');
+  if (files !== null && flags.queue !== undefined)
+    throw new UsageError('--queue takes a data set; certify image files without it');
   const selection = { skip: flags.skip, max: flags.max, shard: flags.shard ? parseShard(flags.shard) : null };
   if (flags.queue !== undefined) {
     parseRedisUrl(flags.queue);
@@ -288,24 +317,44 @@ async function run(
   }
   // a bad key stops the run before any sampling, not after it
   if (flags.sign !== undefined) readKey(flags.sign, 'private');
+  if (flags.sign !== undefined && flags.data.length > 1)
+    throw new UsageError('--sign signs a run over one data set, not over a list of image files');
   const classifier = await OnnxClassifier.load(flags.model, {
     card: flags.card,
     // with --queue the model only checks the options here: the workers run it
     device: flags.queue !== undefined ? 'cpu' : flags.device,
     threads: flags.queue !== undefined ? 1 : flags.threads,
   });
+  // the denoiser's card first: a direct denoiser's training sigma is the run's default sigma
+  const denoiserCard = flags.denoiser === undefined ? null : readDenoiserCard(flags.denoiser);
+  const sigma = chooseSigma(flags.sigma, classifier.card, denoiserCard);
+  const options = smoothingOptions(flags, sigma.sigma);
   const denoiser = await loadDenoiser(flags, options, classifier, streams).catch(async (e: unknown) => {
     await classifier.dispose();
     throw e;
   });
   const smoothed = denoiser ? new DenoisedClassifier(denoiser, classifier) : classifier;
-  const { transform, dataset } = openData(flags, classifier);
-  const progress = createProgress({ mode: progressMode(flags, streams.stderr), out: flags.out, streams });
+  const { transform, dataset } = openData(flags, classifier, files);
+  const unlabelled = files !== null && flags.label.length === 0;
+  const mode = progressMode(flags, streams.stderr);
+  // where sigma came from: on the run's first line (--json: in the start event), a warning before it
+  const display = createProgress({
+    mode,
+    out: flags.out,
+    streams,
+    unlabelled,
+    sigma: { note: sigma.note, source: sigma.source, warning: sigma.warning },
+  });
+  // image files: one line per file on stdout, with the card's class name and the radius
+  const progress =
+    files !== null && mode !== 'json' && mode !== 'quiet'
+      ? withResultLines(display, command, files, classifier.card.classes, streams)
+      : display;
   try {
     // video class folders are labelled by position: another class count mislabels every clip
     if (dataset.shape.frames !== undefined && dataset.classes?.length !== classifier.numClasses) {
       throw new UsageError(
-        `${flags.data} has ${dataset.classes?.length ?? 0} classes but the model has ${classifier.numClasses} (${classifier.card.classes.join(', ')})`,
+        `${flags.data.join(' ')} has ${dataset.classes?.length ?? 0} classes but the model has ${classifier.numClasses} (${classifier.card.classes.join(', ')})`,
       );
     }
     const data = dataset.shape.channels;
@@ -326,7 +375,7 @@ async function run(
       model: classifier,
       ...(denoiser ? { denoiser } : {}),
       dataset,
-      dataSpec: flags.data,
+      dataSpec: flags.data.join(' '),
       dataTransform: transform,
       options,
       companions: flags.also ?? [],
@@ -355,7 +404,8 @@ async function run(
       );
     }
     if (flags.sign !== undefined) {
-      const { model, card, denoiser, data, labels } = flags;
+      const { model, card, denoiser, labels } = flags;
+      const data = flags.data[0];
       const signed = await signRun({ log: flags.out, key: flags.sign, model, card, denoiser, data, labels });
       if (!flags.quiet) streams.stderr.write(`smooth-reduce: signed ${flags.out}: ${signed.path}\n`);
     }
@@ -445,9 +495,65 @@ const VIDEO_FLAGS = [
 ] as const;
 
 /** The data set, read as the model needs it: images, or clips for a video model (5-D input). */
+/** The --data paths when they are image files (one or more), else null (one data set). */
+function imageFiles(paths: string[]): string[] | null {
+  if (paths.length === 1 && !IMAGE_FILE.test(paths[0])) return null;
+  const other = paths.find((p) => !IMAGE_FILE.test(p));
+  if (other !== undefined)
+    throw new UsageError(`--data ${other}: several --data paths must all be JPEG or PNG image files`);
+  return paths;
+}
+const IMAGE_FILE = /\.(jpe?g|png)$/i;
+
+/** --label values as class indices: one for every file, or one per file; none: -1 (no label). */
+export function resolveLabels(labels: string[], files: number, classes: readonly string[]): number[] {
+  if (labels.length === 0) return Array.from({ length: files }, () => UNLABELLED);
+  if (labels.length !== 1 && labels.length !== files)
+    throw new UsageError(`--label: give one for all ${files} files or one per file, not ${labels.length}`);
+  const indices = labels.map((l) => {
+    const byName = classes.findIndex((c) => c.toLowerCase() === l.trim().toLowerCase());
+    if (byName >= 0) return byName;
+    const k = Number(l);
+    if (/^\d+$/.test(l.trim()) && k < classes.length) return k;
+    throw new UsageError(
+      `--label ${l}: not a class of the model (${classes.map((c, i) => `${i} ${c}`).join(', ')})`,
+    );
+  });
+  return labels.length === 1 ? Array.from({ length: files }, () => indices[0]) : indices;
+}
+
+/** Adds one stdout line per certified image file: class name (model card) and radius. */
+function withResultLines(
+  display: ProgressDisplay,
+  command: 'certify' | 'predict',
+  files: string[],
+  classes: readonly string[],
+  streams: OutputStreams,
+): ProgressDisplay {
+  return {
+    ...display,
+    input(e, done) {
+      display.input(e, done);
+      const name = (k: number) => `${classes[k] ?? k} (class ${k})`;
+      const what =
+        e.prediction < 0
+          ? command === 'certify'
+            ? 'abstained (no class certified)'
+            : 'abstained (no class significant)'
+          : command === 'certify'
+            ? `${name(e.prediction)}, certified radius ${formatDown(e.radius)} (L2, input space)`
+            : `${name(e.prediction)}, p-value ${e.pValue?.toPrecision(3)}`;
+      const truth =
+        e.label === UNLABELLED ? '' : `; label ${name(e.label)}: ${e.correct ? 'correct' : 'wrong'}`;
+      streams.stdout.write(`${files[e.idx]}: ${what}${truth}\n`);
+    },
+  };
+}
+
 function openData(
   flags: RunFlags,
   classifier: OnnxClassifier,
+  files: string[] | null,
 ): { transform: DataTransform; dataset: Dataset } {
   const model = classifier.inputShape;
   if (model.frames === undefined) {
@@ -464,13 +570,15 @@ function openData(
       centerCrop: flags.centerCrop,
       channels: flags.channels,
     };
-    return {
-      transform,
-      dataset: openDataset(
-        flags.data,
-        readerOptions(transform, flags.labels, { path: classifier.path, channels: model.channels }),
-      ),
-    };
+    const opened = readerOptions(transform, flags.labels, {
+      path: classifier.path,
+      channels: model.channels,
+    });
+    if (files !== null) {
+      const labels = resolveLabels(flags.label, files.length, classifier.card.classes);
+      return { transform, dataset: openImageFiles(files, labels, opened) };
+    }
+    return { transform, dataset: openDataset(flags.data[0], opened) };
   }
   const imageFlag = (['dataResize', 'centerCrop', 'channels', 'labels'] as const).find(
     (k) => flags[k] !== undefined,
@@ -494,7 +602,9 @@ function openData(
     split: flags.split,
   };
   const opened = readerOptions(transform, undefined, { path: classifier.path, channels: model.channels });
-  return { transform, dataset: openDataset(flags.data, opened) };
+  if (files !== null)
+    throw new UsageError(`${classifier.path} is a video model: --data takes a folder of clips`);
+  return { transform, dataset: openDataset(flags.data[0], opened) };
 }
 
 /**
@@ -562,12 +672,28 @@ export function buildProgram(streams: OutputStreams = defaultStreams): Command {
 }
 
 /**
+ * A repeated `--data` overrides the earlier ones, as any other option does (one `--data` may list
+ * several image files: `--data x.png y.png`); commander would join them instead.
+ */
+export function lastDataFlag(argv: string[]): string[] {
+  const at = argv.flatMap((a, i) => (a === '--data' || a.startsWith('--data=') ? [i] : []));
+  if (at.length < 2) return argv;
+  const drop = new Set<number>();
+  for (const i of at.slice(0, -1)) {
+    drop.add(i);
+    if (argv[i] !== '--data') continue;
+    for (let j = i + 1; j < argv.length && !argv[j].startsWith('-'); j++) drop.add(j);
+  }
+  return argv.filter((_, i) => !drop.has(i));
+}
+
+/**
  * Runs the command line `argv` (process.argv style: node, script, args...) and returns the exit
  * code: 0 done, 2 usage error (bad option, file or model; one line on stderr), 1 anything else.
  */
 export async function main(argv: string[], streams: OutputStreams = defaultStreams): Promise<number> {
   try {
-    await buildProgram(streams).parseAsync(argv);
+    await buildProgram(streams).parseAsync(lastDataFlag(argv));
     return 0;
   } catch (e) {
     // commander has printed its message (or the help / version) already

@@ -23,6 +23,10 @@ export interface ProgressOptions {
   intervalMs?: number;
   /** clock in milliseconds (tests) */
   now?: () => number;
+  /** the inputs have no labels (image files without --label): accuracies say "no label" */
+  unlabelled?: boolean;
+  /** where sigma came from (chooseSigma): on the start line, a warning line before it */
+  sigma?: { note: string; source: string; warning: string | null };
 }
 
 /** A RunObserver that can be closed early (an error in the run): stops a bar, restores the terminal. */
@@ -113,18 +117,37 @@ class Tally {
   }
 }
 
-function startLine(total: number, resumed: number, m: RunManifest, out: string): string {
-  const already = resumed > 0 ? `${resumed} already in ${out}, ` : '';
+function startLine(total: number, resumed: number, m: RunManifest, options: ProgressOptions): string {
+  const already = resumed > 0 ? `${resumed} already in ${options.out}, ` : '';
   const space = m.command === 'certify' ? `; radii in input space, smoothing space: ${m.smoothingSpace}` : '';
-  return `${m.label}: ${total} inputs (${already}${total - resumed} to do)${space}`;
+  const sigma = options.sigma ? `; ${options.sigma.note}` : '';
+  return `${m.label}: ${inputs(total)} (${already}${total - resumed} to do)${space}${sigma}`;
 }
 
-function finishLine(s: RunTotals, t: Tally, out: string): string {
+/** The warning line before the start line (a sigma other than the training sigma), if any. */
+function warningLines(options: ProgressOptions): string[] {
+  return options.sigma?.warning ? [`smooth-reduce: warning: ${options.sigma.warning}`] : [];
+}
+
+/** "1 input", "2 inputs" */
+export function inputs(k: number): string {
+  return `${k} input${k === 1 ? '' : 's'}`;
+}
+
+function finishLine(
+  s: RunTotals,
+  t: Tally,
+  out: string,
+  m: RunManifest | undefined,
+  unlabelled: boolean,
+): string {
   const session = s.resumed > 0 ? ` (${s.total - s.resumed} this session)` : '';
-  return (
-    `done: ${s.total} inputs${session} in ${formatDuration(s.seconds)}, certified accuracy ${t.accuracy.toFixed(3)} ` +
-    `(${t.correct}/${t.scored}), ${t.abstained} abstained${t.skipped > 0 ? `, ${t.skipped} skipped (unreadable, no log line)` : ''}; log ${out}`
-  );
+  const word = m?.command === 'predict' ? 'accuracy' : 'certified accuracy';
+  const accuracy = unlabelled
+    ? `${word}: no label`
+    : `${word} ${t.accuracy.toFixed(3)} (${t.correct}/${t.scored})`;
+  const skipped = t.skipped > 0 ? `, ${t.skipped} skipped (unreadable, no log line)` : '';
+  return `done: ${inputs(s.total)}${session} in ${formatDuration(s.seconds)}, ${accuracy}, ${t.abstained} abstained${skipped}; log ${out}`;
 }
 
 /** The one line reporting an input that could not be read (it gets no log line). */
@@ -139,6 +162,9 @@ function accuracyWord(m: RunManifest | undefined): string {
 export function createProgress(options: ProgressOptions): ProgressDisplay {
   const now = options.now ?? (() => Date.now());
   const tally = new Tally(now);
+  const unlabelled = options.unlabelled ?? false;
+  const accuracyText = () =>
+    unlabelled ? 'no label' : Number.isNaN(tally.accuracy) ? '-' : tally.accuracy.toFixed(3);
   const { stdout, stderr } = options.streams;
   const say = (line: string) => stderr.write(line + '\n');
   switch (options.mode) {
@@ -165,11 +191,24 @@ export function createProgress(options: ProgressOptions): ProgressDisplay {
             out: options.out,
             radiusSpace: m.radiusSpace,
             smoothingSpace: m.smoothingSpace,
+            ...(options.sigma
+              ? {
+                  sigmaSource: options.sigma.source,
+                  warnings: options.sigma.warning ? [options.sigma.warning] : [],
+                }
+              : {}),
           });
         },
         input(e, done) {
           tally.add(e, done);
-          emit({ event: 'input', done, total: tally.total, ...e });
+          // seconds to the microsecond (not 0.27568688700000005)
+          emit({
+            event: 'input',
+            done,
+            total: tally.total,
+            ...e,
+            seconds: Math.round(e.seconds * 1e6) / 1e6,
+          });
         },
         skip(idx, reason) {
           tally.skip();
@@ -185,8 +224,9 @@ export function createProgress(options: ProgressOptions): ProgressDisplay {
             correct: tally.correct,
             abstained: tally.abstained,
             skipped: tally.skipped,
-            accuracy: tally.accuracy,
-            seconds: s.seconds,
+            // null: the inputs have no labels
+            accuracy: unlabelled ? null : tally.accuracy,
+            seconds: Math.round(s.seconds * 1e6) / 1e6,
             session: { inputs: s.total - s.resumed, correct: s.correct, abstained: s.abstained },
             out: options.out,
           });
@@ -203,7 +243,7 @@ export function createProgress(options: ProgressOptions): ProgressDisplay {
         const pct = tally.total > 0 ? ((100 * tally.done) / tally.total).toFixed(0) : '100';
         return (
           `[${tally.done}/${tally.total}] ${pct}% | ${formatRate(tally.rate)} inputs/s | ETA ${formatDuration(tally.eta)} | ` +
-          `${accuracyWord(manifest)} ${tally.accuracy.toFixed(3)} | abstained ${tally.abstained}`
+          `${accuracyWord(manifest)} ${accuracyText()} | abstained ${tally.abstained}`
         );
       };
       return {
@@ -211,7 +251,8 @@ export function createProgress(options: ProgressOptions): ProgressDisplay {
           manifest = m;
           tally.start(total, resumed, counts);
           last = now();
-          say(startLine(total, resumed, m, options.out));
+          for (const w of warningLines(options)) say(w);
+          say(startLine(total, resumed, m, options));
         },
         input(e, done) {
           tally.add(e, done);
@@ -226,7 +267,7 @@ export function createProgress(options: ProgressOptions): ProgressDisplay {
         },
         finish(s) {
           if (tally.done > tally.resumed) say(line());
-          say(finishLine(s, tally, options.out));
+          say(finishLine(s, tally, options.out, manifest, unlabelled));
         },
         close() {},
       };
@@ -237,17 +278,20 @@ export function createProgress(options: ProgressOptions): ProgressDisplay {
       const payload = () => ({
         rate: formatRate(tally.rate),
         etaText: formatDuration(tally.eta),
-        accuracy: Number.isNaN(tally.accuracy) ? '-' : tally.accuracy.toFixed(3),
+        accuracy: accuracyText(),
         abstained: tally.abstained,
       });
       const stop = () => {
         bar?.stop();
         bar = undefined;
       };
+      let manifest: RunManifest | undefined;
       return {
         start(total, resumed, m, counts) {
+          manifest = m;
           tally.start(total, resumed, counts);
-          say(startLine(total, resumed, m, options.out));
+          for (const w of warningLines(options)) say(w);
+          say(startLine(total, resumed, m, options));
           bar = new cliProgress.SingleBar(
             {
               format:
@@ -276,7 +320,7 @@ export function createProgress(options: ProgressOptions): ProgressDisplay {
         finish(s) {
           bar?.update(tally.done, payload());
           stop();
-          say(finishLine(s, tally, options.out));
+          say(finishLine(s, tally, options.out, manifest, unlabelled));
         },
         close: stop,
       };

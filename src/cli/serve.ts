@@ -43,6 +43,10 @@ const QUICKSTART_MODEL = 'fmnist-cnn-s025';
  */
 function bundledModels(): { classifiers: string[]; denoisers: string[] } {
   const dir = join(packageRoot, 'models');
+  if (!existsSync(dir))
+    throw new UsageError(
+      'no bundled models in this install (the npm package ships none; they are in the repository): give --model <path>',
+    );
   const all = readdirSync(dir)
     .filter((name) => existsSync(join(dir, name, 'model.onnx')))
     .sort((a, b) => Number(b === QUICKSTART_MODEL) - Number(a === QUICKSTART_MODEL) || a.localeCompare(b))
@@ -79,7 +83,12 @@ export function register(program: Command, streams: OutputStreams): void {
     .option('--timeout <s>', 'per-request limit on certification time, seconds', count(1), 60)
     .option('--body-limit <bytes>', 'largest request body', count(1), 1024 * 1024)
     .option('--max-image-pixels <p>', 'largest image, in pixels', count(1), 1_000_000)
-    .option('--batch <b>', 'noisy samples per model call', count(1), 200)
+    .option(
+      '--batch <b>',
+      'noisy samples drawn per step (the model call size is measured, within the call memory; changes no certificate)',
+      count(1),
+      200,
+    )
     .option('--no-page', 'API only, no web page')
     .option('--log', 'log every request (JSON lines on stdout)', false)
     .action(async (flags: ServeFlags) => {

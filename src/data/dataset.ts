@@ -4,6 +4,9 @@
  */
 import type { Shape3 } from '../core/shape.js';
 
+/** The label of an input whose class is not known (image files certified without --label); logged as -1. */
+export const UNLABELLED = -1;
+
 export interface Input {
   /** position in the data set (Cohen's `idx`): also seeds this input's noise stream */
   index: number;

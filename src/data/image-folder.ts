@@ -196,10 +196,17 @@ function firstLine(e: unknown): string {
   return String((e as Error)?.message ?? e).split('\n')[0];
 }
 
+/** Image files given one by one (`--data x.png y.jpg`): a label each, -1 where none is known. */
+export interface ImageList {
+  files: string[];
+  labels: number[];
+}
+
 export class ImageFolderDataset implements Dataset {
-  /** the folder of class folders (`dir/test` when `dir` holds one) */
+  /** the folder of class folders (`dir/test` when `dir` holds one), or the file (list) */
   readonly root: string;
-  readonly classes: string[];
+  /** the class folders (undefined for an image list: the model card names the classes) */
+  readonly classes: string[] | undefined;
   readonly shape: Shape3;
   readonly size: number;
   private readonly files: string[] = [];
@@ -207,8 +214,8 @@ export class ImageFolderDataset implements Dataset {
   private readonly resize?: number;
   private readonly crop?: number;
 
-  constructor(dir: string, options: ImageFolderOptions = {}) {
-    if (!isDirectory(dir)) throw new UsageError(`no such folder: ${dir}`);
+  constructor(dir: string | ImageList, options: ImageFolderOptions = {}) {
+    if (typeof dir === 'string' && !isDirectory(dir)) throw new UsageError(`no such folder: ${dir}`);
     checkSize('resize', options.resize);
     checkSize('centerCrop', options.centerCrop);
     const channels = options.channels ?? 3;
@@ -220,22 +227,30 @@ export class ImageFolderDataset implements Dataset {
     }
     this.resize = options.resize;
     this.crop = options.centerCrop;
-    this.root = imageFolderRoot(dir);
-    this.classes = subfolders(this.root);
-    if (this.classes.length === 0) {
-      throw new UsageError(
-        `${this.root}: no class folders (expected ${join(this.root, '<class>', '<image>.jpg')})`,
-      );
-    }
-    this.classes.forEach((name, label) => {
-      const files = classFiles(join(this.root, name));
-      if (files.length === 0)
-        throw new UsageError(`${join(this.root, name)}: class folder with no JPEG or PNG images`);
-      for (const file of files) {
-        this.files.push(file);
-        this.labels.push(label);
+    if (typeof dir !== 'string') {
+      if (dir.files.length === 0) throw new UsageError('no image files given');
+      this.root = dir.files.length === 1 ? dir.files[0] : `${dir.files.length} image files`;
+      this.classes = undefined;
+      this.files.push(...dir.files);
+      this.labels.push(...dir.labels);
+    } else {
+      const root = imageFolderRoot(dir);
+      const classes = subfolders(root);
+      if (classes.length === 0) {
+        throw new UsageError(`${root}: no class folders (expected ${join(root, '<class>', '<image>.jpg')})`);
       }
-    });
+      classes.forEach((name, label) => {
+        const files = classFiles(join(root, name));
+        if (files.length === 0)
+          throw new UsageError(`${join(root, name)}: class folder with no JPEG or PNG images`);
+        for (const file of files) {
+          this.files.push(file);
+          this.labels.push(label);
+        }
+      });
+      this.root = root;
+      this.classes = classes;
+    }
     this.size = this.files.length;
     const first = imageSize(this.files[0]);
     let { width, height } = this.resize ? resizedSize(first.width, first.height, this.resize) : first;
@@ -255,6 +270,8 @@ export class ImageFolderDataset implements Dataset {
       Boolean,
     );
     const how = steps.length ? `, ${steps.join(', ')}` : '';
+    if (this.classes === undefined)
+      return `${this.size === 1 ? 'image' : 'images'} ${this.root} (${formatShape(this.shape)}${how})`;
     return `image folder ${this.root} (${this.size} images, ${this.classes.length} classes, ${formatShape(this.shape)}${how})`;
   }
 

@@ -10,13 +10,13 @@
  * Archives are not read: the error says how to extract them.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import type { DataTransform } from '../io/manifest.js';
 import { CifarDataset, cifarFolderFile } from './cifar.js';
-import type { Dataset, Input } from './dataset.js';
+import { type Dataset, type Input, UNLABELLED } from './dataset.js';
 import { IdxDataset } from './idx.js';
-import { ImageFolderDataset, luma } from './image-folder.js';
+import { IMAGE_EXTENSIONS, ImageFolderDataset, luma } from './image-folder.js';
 import { type VideoFolderOptions, VideoFolderDataset, looksLikeVideoFolder } from './video-folder.js';
 
 export interface OpenOptions {
@@ -147,6 +147,27 @@ function fixedSize(data: Dataset, spec: string, options: OpenOptions): Dataset {
 const EXPECTED =
   'expected IDX *-images-idx3-ubyte[.gz] files, CIFAR binary test_batch.bin / test.bin, or class folders of JPEG/PNG images';
 
+function isImageFile(path: string): boolean {
+  return IMAGE_EXTENSIONS.includes(extname(path).toLowerCase());
+}
+
+/**
+ * Image files given one by one (`--data x.png [y.jpg ...]`), each with its label or -1 (none), in
+ * the order given: input i is the i-th file, and draws noise stream i.
+ */
+export function openImageFiles(files: string[], labels: number[], options: OpenOptions = {}): Dataset {
+  checkOptions(options);
+  for (const f of files) {
+    if (!existsSync(f)) throw new UsageError(`no such image file: ${f}`);
+    if (isDirectory(f) || !isImageFile(f))
+      throw new UsageError(`${f}: not an image file (with several --data paths, each is a JPEG or PNG file)`);
+  }
+  if (options.video)
+    throw new UsageError('a video model reads a folder of class folders of videos, not image files');
+  const { resize, centerCrop, channels } = options;
+  return new ImageFolderDataset({ files, labels }, { resize, centerCrop, channels });
+}
+
 export function openDataset(spec: string, options: OpenOptions = {}): Dataset {
   checkOptions(options);
   if (!existsSync(spec)) throw new UsageError(`no such data set: ${spec}`);
@@ -181,7 +202,8 @@ export function openDataset(spec: string, options: OpenOptions = {}): Dataset {
   }
   const archive = archiveError(spec);
   if (archive) throw archive;
+  if (isImageFile(spec)) return openImageFiles([spec], [UNLABELLED], options);
   if (/idx3/.test(spec)) return fixedSize(new IdxDataset(spec, options.labels), spec, options);
   if (/\.bin$/i.test(spec)) return fixedSize(new CifarDataset(spec), spec, options);
-  throw new UsageError(`${spec}: no data set format recognised (${EXPECTED})`);
+  throw new UsageError(`${spec}: no data set format recognised (${EXPECTED}; or JPEG/PNG image files)`);
 }

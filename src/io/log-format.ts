@@ -230,7 +230,8 @@ export function parseLog(text: string, source: string, options: ParseOptions = {
     else options.onDuplicate?.(idx, i + 1, first);
     rows.push({
       idx,
-      label: int('label', 0),
+      // -1: no label (image files certified without --label)
+      label: int('label', -1),
       predict: int('predict', -1),
       correct: correct === '1',
       radius: kind === 'certify' ? radius('radius') : null,

@@ -20,12 +20,28 @@ import {
   diffusionStep,
   timestepValues,
 } from './diffusion.js';
-import { externalDataFiles } from './model-identity.js';
+import { externalDataFiles, modelFile } from './model-identity.js';
 import { type SessionOptions, createSession, firstLine, readModel } from './onnx-session.js';
 
 export interface DenoiserLoadOptions extends SessionOptions {
   /** the run's noise level (pixel scale): fixes a diffusion model's timestep */
   sigma: number;
+}
+
+/** The denoiser card of a denoiser folder (or .onnx file): model.json beside the graph, checked. */
+export function readDenoiserCard(modelPath: string): DenoiserCard {
+  const path = modelFile(modelPath);
+  const cardPath = join(dirname(path), 'model.json');
+  if (!existsSync(cardPath))
+    throw new UsageError(
+      `${path}: a denoiser needs its card (model.json beside it, format "smooth-reduce-denoiser-card"; see docs/denoised-smoothing.md)`,
+    );
+  const raw = readJsonFile(cardPath, 'denoiser card');
+  if (!isDenoiserCard(raw))
+    throw new UsageError(
+      `${cardPath} is not a denoiser card (format "smooth-reduce-denoiser-card"): is ${modelPath} a classifier?`,
+    );
+  return validateDenoiserCard(raw, cardPath);
 }
 
 export class OnnxDenoiser implements Denoiser {
@@ -68,17 +84,7 @@ export class OnnxDenoiser implements Denoiser {
   /** Loads a denoiser folder (model.onnx + model.json, a denoiser card) and checks it with a forward pass. */
   static async load(modelPath: string, options: DenoiserLoadOptions): Promise<OnnxDenoiser> {
     const { path, bytes, threads } = readModel(modelPath, options);
-    const cardPath = join(dirname(path), 'model.json');
-    if (!existsSync(cardPath))
-      throw new UsageError(
-        `${path}: a denoiser needs its card (model.json beside it, format "smooth-reduce-denoiser-card"; see docs/denoised-smoothing.md)`,
-      );
-    const raw = readJsonFile(cardPath, 'denoiser card');
-    if (!isDenoiserCard(raw))
-      throw new UsageError(
-        `${cardPath} is not a denoiser card (format "smooth-reduce-denoiser-card"): is ${modelPath} a classifier?`,
-      );
-    const card = validateDenoiserCard(raw, cardPath);
+    const card = readDenoiserCard(modelPath);
     // external data confined to the denoiser's folder, as for classifiers (./model-identity.ts)
     const external = externalDataFiles(path, bytes);
     const session = await createSession(path, bytes, external.length > 0, threads, options.device);

@@ -356,7 +356,11 @@ async function collect(
     write();
     if (performance.now() < nextCheck || done.size === indices.length) continue;
     nextCheck = performance.now() + check;
-    if (changed) saveManifest();
+    if (changed) {
+      saveManifest();
+      // `queue status` shows when the run last moved, not only when it was created
+      await redis.hset(recordKey, 'updated', new Date().toISOString());
+    }
     changed = false;
     const status = await redis.hget(recordKey, 'status');
     if (status !== 'running') {

@@ -119,6 +119,12 @@ export interface InputEvent {
   /** input-space radius (certify), 0 for predict */
   radius: number;
   seconds: number;
+  /** certify: the lower bound on pA (as logged) */
+  pALower?: number;
+  /** predict: the p-value (as logged) */
+  pValue?: number;
+  /** estimation votes per class */
+  counts?: number[];
 }
 
 /** The totals of one session of a run (resumed inputs are counted in `resumed` only). */
@@ -441,6 +447,8 @@ export async function evaluateInput(
       correct: c.prediction === label,
       radius: c.radius,
       seconds,
+      pALower: c.pALower,
+      counts: Array.from(c.counts),
     };
     return { fields, event, companionFields };
   }
@@ -448,7 +456,16 @@ export async function evaluateInput(
   const seconds = (performance.now() - t) / 1000;
   const nA = p.prediction === ABSTAIN ? Math.max(...p.counts) : p.counts[p.prediction];
   const fields = predictFields({ idx, label, seconds, ...p, nA, n: smoothed.options.n });
-  const event = { idx, label, prediction: p.prediction, correct: p.prediction === label, radius: 0, seconds };
+  const event = {
+    idx,
+    label,
+    prediction: p.prediction,
+    correct: p.prediction === label,
+    radius: 0,
+    seconds,
+    pValue: p.pValue,
+    counts: Array.from(p.counts),
+  };
   return { fields, event, companionFields: [] };
 }
 

@@ -5,7 +5,7 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
-import type { Dataset } from '../data/dataset.js';
+import { type Dataset, UNLABELLED } from '../data/dataset.js';
 
 /** --out must be a file (or nothing yet) in a folder this process can write. */
 export function checkOutPath(out: string): void {
@@ -22,7 +22,7 @@ export function checkOutPath(out: string): void {
   }
 }
 
-/** Every selected input's label must be one of the model's classes. */
+/** Every selected input's label must be one of the model's classes (or -1: image files given without --label). */
 export function checkLabels(dataset: Dataset, indices: readonly number[], classes: number): void {
   if (dataset.classes && dataset.classes.length > classes) {
     throw new UsageError(
@@ -32,6 +32,7 @@ export function checkLabels(dataset: Dataset, indices: readonly number[], classe
   if (!dataset.labelOf) return;
   for (const i of indices) {
     const label = dataset.labelOf(i);
+    if (label === UNLABELLED) continue;
     if (!(Number.isInteger(label) && label >= 0 && label < classes)) {
       throw new UsageError(
         `input ${i} of ${dataset.description} has label ${label}, but the model has ${classes} classes (0..${classes - 1})`,

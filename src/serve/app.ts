@@ -22,7 +22,8 @@ import { OptionsError, parseOptions } from '../core/params.js';
 import { ABSTAIN } from '../core/smooth.js';
 import { formatShape, shapeSize } from '../core/shape.js';
 import { decodeRgb, rgbToPlanar } from '../data/image-folder.js';
-import { type SmoothingOptions, defaultSmoothingOptions } from '../options.js';
+import type { SmoothingOptions } from '../options.js';
+import { chooseSigma } from '../models/sigma.js';
 import { packageRoot, packageVersion } from '../package-root.js';
 import { Metrics } from './metrics.js';
 import {
@@ -273,7 +274,7 @@ export async function createService(config: ServeConfig): Promise<Service> {
   async function smooth(command: 'certify' | 'predict', request: FastifyRequest, reply: FastifyReply) {
     const { options, m, pixels } = await parse(request);
     const d = denoiser(options.denoiser);
-    const sigma = options.sigma ?? d?.card.sigma ?? (m.card.training?.sigma || defaultSmoothingOptions.sigma);
+    const { sigma, warning: sigmaWarning } = chooseSigma(options.sigma, m.card, d?.card);
     let smoothing: SmoothingOptions;
     try {
       smoothing = smoothingOptions(options, sigma, batch);
@@ -336,11 +337,13 @@ export async function createService(config: ServeConfig): Promise<Service> {
         outcome.result.prediction === ABSTAIN ? null : (m.card.classes[outcome.result.prediction] ?? null),
       method: options.method,
       sigma,
+      warnings: sigmaWarning ? [sigmaWarning] : [],
       alpha: options.alpha,
       n: options.n,
       seed: options.seed,
       index: options.index,
-      seconds: outcome.seconds,
+      // to the microsecond (not 0.38487612999999965)
+      seconds: Math.round(outcome.seconds * 1e6) / 1e6,
     };
     if (outcome.kind === 'certify') {
       const r = outcome.result;
@@ -502,7 +505,9 @@ export function openApiDocument(limits: RequestLimits, models: ServedModel[]) {
       in: 'query',
       required: false,
       description: 'with an image/png or image/jpeg body',
-      schema,
+      // a query string gives the size as text (N or HxW); JSON bodies as {height, width}
+      schema:
+        name === 'resize' ? { type: 'string', pattern: '^\\d+(x\\d+)?$', examples: ['32', '36x36'] } : schema,
     })),
     requestBody: {
       required: true,

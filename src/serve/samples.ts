@@ -3,6 +3,7 @@
  * read once at start-up for the data sets whose image shape some served model takes, and kept as
  * lossless PNG so that the page sees exactly the pixels the CLI reads.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { sameShape } from '../core/shape.js';
@@ -33,6 +34,8 @@ const BUNDLED = [
 export async function loadSamples(models: ServedModel[]): Promise<Sample[]> {
   const samples: Sample[] = [];
   for (const { set, path, count } of BUNDLED) {
+    // the npm package ships no data sets (only a clone of the repository has them)
+    if (!existsSync(join(packageRoot, path))) continue;
     const data = openDataset(join(packageRoot, path));
     const users = models.filter((m) => sameShape(m.shape, data.shape));
     if (users.length === 0) continue;

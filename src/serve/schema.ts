@@ -111,7 +111,12 @@ const common = {
   prediction: z.int().describe('class index, -1 when abstaining'),
   className: z.string().nullable().describe('class name from the model card (null when abstaining)'),
   method: z.enum(['rs', 'max', 'mean']),
-  sigma: z.number(),
+  sigma: z
+    .number()
+    .describe("the sigma smoothed at: the request's, else the model's training sigma, else 0.25"),
+  warnings: z
+    .array(z.string())
+    .describe("e.g. a sigma other than the model's training sigma: certificates usually weaker"),
   alpha: z.number(),
   n: z.int(),
   seed: z.int(),

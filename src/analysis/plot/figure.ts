@@ -32,7 +32,7 @@ export interface PlotOptions {
   font?: string;
   /** advance widths of that font, to break a long title into lines (default: Helvetica's) */
   metrics?: FontMetrics;
-  /** where the legend goes: inside a corner of the plot, outside it, or nowhere (default top-right) */
+  /** where the legend goes: inside a corner of the plot, outside it, or nowhere (default bottom: below the axes) */
   legend?: LegendPosition;
   /**
    * draw around each curve its band of two-sided Clopper-Pearson intervals at this confidence level
@@ -131,7 +131,8 @@ export function certifiedAccuracySpec(runs: readonly PlotRun[], options: PlotOpt
               ...clopperPearsonInterval(Math.round(p.accuracy * n), n, bands),
             }));
         });
-  const position = options.legend ?? 'top-right';
+  // below the axes by default: inside the plot a legend covers some curve whatever the corner
+  const position = options.legend ?? 'bottom';
   const inside = position !== 'right' && position !== 'bottom';
   const legend =
     position === 'none'
