@@ -76,7 +76,7 @@ describe('cli: usage errors', () => {
       [
         'patch larger than the resized image',
         ['certify', ...base, '--method', 'mean', '--resize', '20'],
-        /the patch \(model input 28x28\) is larger than the resized image 20x20; choose --resize >= the model input size$/,
+        /the patch \(model input 28x28\) is larger than the resized image 20x20; choose --resize so that it is at least the model input size$/,
         true,
       ],
       [

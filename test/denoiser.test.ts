@@ -319,18 +319,16 @@ describe('denoised smoothing: command line', () => {
     assert.equal(clean.code, 0, clean.stderr);
     assert.match(clean.stderr, /warning: clean was trained without noise .*--denoiser/);
     const s050 = writeDenoiser('s050', 1, 0, 1, { sigma: 0.5 });
-    const other = await cli([
-      'certify',
-      '--model',
-      classifierDir,
-      ...loud,
-      '--max',
-      '1',
-      '--denoiser',
-      s050,
-      '--out',
-      join(tmp, 'w2.tsv'),
-    ]);
+    const withS050 = ['certify', '--model', classifierDir, ...loud, '--max', '1', '--denoiser', s050];
+    // the default sigma is the one the denoiser was trained for
+    const defaulted = await cli([...withS050, '--out', join(tmp, 'w2.tsv')]);
+    assert.equal(defaulted.code, 0, defaulted.stderr);
+    assert.match(
+      defaulted.stderr,
+      /sigma = 0\.5, the sigma the denoiser s050 was trained for \(denoiser card\)/,
+    );
+    assert.doesNotMatch(defaulted.stderr, /warning/);
+    const other = await cli([...withS050, '--sigma', '0.25', '--out', join(tmp, 'w3.tsv')]);
     assert.equal(other.code, 0, other.stderr);
     assert.match(
       other.stderr,
