@@ -193,6 +193,9 @@ for s in 025 050; do
     --pair "+ stability / + MSE denoiser|$(logfile "$D-stab-s$s-rs-n10k")|$(logfile "$D-mse-s$s-rs-n10k")|does Salman et al.'s stability fine-tune help?" \
     --pair "+ stability denoiser / noise-trained|$(logfile "$D-stab-s$s-rs-n10k")|$(logfile "cifar10-cohen-s$s-rs-n10k")|how close to a model trained with noise?"
 done
+# (once the Smooth-Mean log has a line: --common needs inputs in common)
+m9=$(logfile cifar10-clean-stab-s025-mean9-n10k)
+[ -f "$m9" ] && [ "$(wc -l < "$m9")" -gt 1 ] &&
 TITLE="CIFAR-10, sigma = 0.25: Smooth-Mean on the denoised classifier (20 images, n = 10,000)" COMMON=1 \
   table cifar10-clean-s025-denoised-mean9 0,0.125,0.25,0.375,0.5,0.75 \
   cifar10-clean-stab-s025-rs-n10k:"RS, + stability denoiser" cifar10-clean-stab-s025-mean9-n10k:"Smooth-Mean 9, + stability denoiser"
