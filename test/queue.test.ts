@@ -466,11 +466,15 @@ describe('queue: one run over many workers', { skip: redisMissing ?? false }, ()
     const args = [...certifyArgs(out), '--queue', server.url];
     const collector = cliInProcess(args);
     let id = '';
-    await until('the run to be queued', async () => {
-      id = (await redis.zrange(keys.runs, 0, -1)).find((r) => !before.has(r)) ?? '';
-      return id !== '' && (await redis.keys('*:wait')).length > 0;
-      // a loaded machine takes long to start the collector
-    }, 120);
+    await until(
+      'the run to be queued',
+      async () => {
+        id = (await redis.zrange(keys.runs, 0, -1)).find((r) => !before.has(r)) ?? '';
+        return id !== '' && (await redis.keys('*:wait')).length > 0;
+        // a loaded machine takes long to start the collector
+      },
+      120,
+    );
     // inputs 4..7 finished (by some worker) before 0..3: their lines are the local run's
     const local = readFileSync(reference, 'utf8').trim().split('\n').slice(1);
     for (const line of local.slice(4, 8))
@@ -496,11 +500,15 @@ describe('queue: one run over many workers', { skip: redisMissing ?? false }, ()
     const before = new Set(await redis.zrange(keys.runs, 0, -1));
     const collector = cliInProcess([...certifyArgs(out, '--seed', '7'), '--queue', server.url]);
     let id = '';
-    await until('the run to be queued', async () => {
-      id = (await redis.zrange(keys.runs, 0, -1)).find((r) => !before.has(r)) ?? '';
-      return id !== '' && (await redis.keys('*:wait')).length > 0;
-      // a loaded machine takes long to start the collector
-    }, 120);
+    await until(
+      'the run to be queued',
+      async () => {
+        id = (await redis.zrange(keys.runs, 0, -1)).find((r) => !before.has(r)) ?? '';
+        return id !== '' && (await redis.keys('*:wait')).length > 0;
+        // a loaded machine takes long to start the collector
+      },
+      120,
+    );
     const status = await cliInProcess(['queue', 'status', '--queue', server.url, id]);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, new RegExp(`run ${id}  running  0/${TOTAL} done  ${TOTAL} queued`));
