@@ -198,9 +198,9 @@ m9=$(logfile cifar10-clean-stab-s025-mean9-n10k)
 [ -f "$m9" ] && [ "$(wc -l < "$m9")" -gt 1 ] &&
 TITLE="CIFAR-10, sigma = 0.25: Smooth-Mean on the denoised classifier (20 images, n = 10,000)" COMMON=1 \
   table cifar10-clean-s025-denoised-mean9 0,0.125,0.25,0.375,0.5,0.75 \
-  cifar10-clean-stab-s025-rs-n10k:"RS, + stability denoiser" cifar10-clean-stab-s025-mean9-n10k:"Smooth-Mean 9, + stability denoiser"
+  cifar10-clean-stab-s025-rs-n10k-20img:"RS, + stability denoiser" cifar10-clean-stab-s025-mean9-n10k:"Smooth-Mean 9, + stability denoiser"
 pairs cifar10-clean-s025-denoised-mean9-paired --radius 0.25 --note-title "what it asks" \
-  --pair "Smooth-Mean 9 / RS, + stability denoiser|$(logfile cifar10-clean-stab-s025-mean9-n10k)|$(logfile cifar10-clean-stab-s025-rs-n10k)|does Smooth-Reduce add to denoised smoothing?"
+  --pair "Smooth-Mean 9 / RS, + stability denoiser|$(logfile cifar10-clean-stab-s025-mean9-n10k)|$(logfile cifar10-clean-stab-s025-rs-n10k-20img)|does Smooth-Reduce add to denoised smoothing?"
 
 # Paste every table into docs/results.md between its markers:
 #   <!-- table: NAME -->  ...  <!-- /table -->

@@ -207,6 +207,10 @@ for s in 025 050; do
       run "cifar10-clean-$obj-s$s-rs-n10k" "${dn[@]}" --denoiser "models/cifar10-dncnn-$obj-s$s"
   done
 done
+# RS with the same denoiser on those 20 images (every 500th is not in the every-200th sample), to pair with
+have cifar10-cnn-clean cifar10-dncnn-stab-s025 &&
+  run cifar10-clean-stab-s025-rs-n10k-20img --model models/cifar10-cnn-clean --sigma 0.25 --data "$cifar" \
+    --skip 500 --n 10000 --method rs --denoiser models/cifar10-dncnn-stab-s025
 have cifar10-cnn-clean cifar10-dncnn-stab-s025 &&
   run cifar10-clean-stab-s025-mean9-n10k --model models/cifar10-cnn-clean --sigma 0.25 --data "$cifar" \
     --skip 500 --n 10000 --method mean --resize 36 --stride 2 --denoiser models/cifar10-dncnn-stab-s025
