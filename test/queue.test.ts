@@ -462,6 +462,8 @@ describe('queue: one run over many workers', { skip: redisMissing ?? false }, ()
 
   it('a run cancelled with later inputs finished, then rerun: the log is in index order, as a local run writes it', async () => {
     const out = join(tmp, 'cancel-order.tsv');
+    // the first test ran this same configuration (the same run id): start from an empty Redis
+    await redis.flushall();
     const before = new Set(await redis.zrange(keys.runs, 0, -1));
     const args = [...certifyArgs(out), '--queue', server.url];
     const collector = cliInProcess(args);
