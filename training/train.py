@@ -250,6 +250,37 @@ def count_macs(model, shape):
     return macs
 
 
+# ---------------------------------------------------------------------------------------- checkpoints
+
+def resume_checkpoint(path, identity, model, opt, sched, gen, device, program, epochs):
+    """Loads the training state at `path` (written by save_checkpoint) when it exists; it must have been
+    written with the same arguments (`identity`). Returns (epochs done, training seconds so far)."""
+    if not path or not os.path.exists(path):
+        return 0, 0.0
+    state = torch.load(path, map_location=device)
+    if state['identity'] != identity:
+        diff = sorted(k for k in identity if state['identity'].get(k) != identity[k])
+        sys.exit(f'{program}: {path} was written with other arguments ({", ".join(diff)}); '
+                 'use the same arguments or another --checkpoint')
+    model.load_state_dict(state['model'])
+    opt.load_state_dict(state['optimizer'])
+    sched.load_state_dict(state['scheduler'])
+    gen.set_state(state['generator'])
+    log(f'resumed {path} after epoch {state["epoch"]}/{epochs}')
+    return state['epoch'], state['seconds']
+
+
+def save_checkpoint(path, identity, epoch, seconds, model, opt, sched, gen):
+    """The whole training state after `epoch`, written atomically (nothing without `path`)."""
+    if not path:
+        return
+    state = {'identity': identity, 'epoch': epoch, 'seconds': seconds, 'model': model.state_dict(),
+             'optimizer': opt.state_dict(), 'scheduler': sched.state_dict(), 'generator': gen.get_state()}
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    torch.save(state, path + '.tmp')
+    os.replace(path + '.tmp', path)
+
+
 # ---------------------------------------------------------------------------------------------- main
 
 @torch.no_grad()
@@ -357,19 +388,8 @@ def main():
 
     # Everything that determines the result; a checkpoint is resumed only under the same values.
     identity = {k: v for k, v in vars(args).items() if k not in ('checkpoint', 'device', 'threads', 'out', 'name')}
-    start_epoch, t_before = 0, 0.0
-    if args.checkpoint and os.path.exists(args.checkpoint):
-        state = torch.load(args.checkpoint, map_location=device)
-        if state['identity'] != identity:
-            diff = sorted(k for k in identity if state['identity'].get(k) != identity[k])
-            sys.exit(f'train.py: {args.checkpoint} was written with other arguments ({", ".join(diff)}); '
-                     'use the same arguments or another --checkpoint')
-        model.load_state_dict(state['model'])
-        opt.load_state_dict(state['optimizer'])
-        sched.load_state_dict(state['scheduler'])
-        gen.set_state(state['generator'])
-        start_epoch, t_before = state['epoch'], state['seconds']
-        log(f'resumed {args.checkpoint} after epoch {start_epoch}/{args.epochs}')
+    start_epoch, t_before = resume_checkpoint(args.checkpoint, identity, model, opt, sched, gen, device,
+                                              'train.py', args.epochs)
 
     for epoch in range(start_epoch, args.epochs):
         model.train()
@@ -393,13 +413,8 @@ def main():
             seen += len(t)
         log(f'epoch {epoch + 1}/{args.epochs}: loss {tot_loss / seen:.4f} noisy-augmented train acc '
             f'{correct / seen:.4f} ({time.time() - t0:.0f} s)')
-        if args.checkpoint:
-            state = {'identity': identity, 'epoch': epoch + 1, 'seconds': t_before + time.time() - t_start,
-                     'model': model.state_dict(), 'optimizer': opt.state_dict(),
-                     'scheduler': sched.state_dict(), 'generator': gen.get_state()}
-            os.makedirs(os.path.dirname(os.path.abspath(args.checkpoint)), exist_ok=True)
-            torch.save(state, args.checkpoint + '.tmp')
-            os.replace(args.checkpoint + '.tmp', args.checkpoint)
+        save_checkpoint(args.checkpoint, identity, epoch + 1, t_before + time.time() - t_start, model, opt, sched,
+                        gen)
 
     model.to('cpu')
     t_train = t_before + time.time() - t_start

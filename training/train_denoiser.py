@@ -29,7 +29,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train import CIFAR10_CLASSES, augment, cifar_cnn, count_macs, load_cifar10_jpeg, log  # noqa: E402
+from train import (CIFAR10_CLASSES, augment, cifar_cnn, count_macs, load_cifar10_jpeg, log,  # noqa: E402
+                   resume_checkpoint, save_checkpoint)
 
 
 class DnCNN(nn.Module):
@@ -141,18 +142,8 @@ def main():
 
     identity = {k: v for k, v in vars(args).items()
                 if k not in ('checkpoint', 'device', 'threads', 'out', 'name', 'classifier_model')}
-    start_epoch, t_before = 0, 0.0
-    if args.checkpoint and os.path.exists(args.checkpoint):
-        state = torch.load(args.checkpoint, map_location=device)
-        if state['identity'] != identity:
-            diff = sorted(k for k in identity if state['identity'].get(k) != identity[k])
-            sys.exit(f'train_denoiser.py: {args.checkpoint} was written with other arguments ({", ".join(diff)})')
-        denoiser.load_state_dict(state['model'])
-        opt.load_state_dict(state['optimizer'])
-        sched.load_state_dict(state['scheduler'])
-        gen.set_state(state['generator'])
-        start_epoch, t_before = state['epoch'], state['seconds']
-        log(f'resumed {args.checkpoint} after epoch {start_epoch}/{args.epochs}')
+    start_epoch, t_before = resume_checkpoint(args.checkpoint, identity, denoiser, opt, sched, gen, device,
+                                              'train_denoiser.py', args.epochs)
 
     for epoch in range(start_epoch, args.epochs):
         denoiser.train()
@@ -176,13 +167,8 @@ def main():
             tot += loss.item() * len(x)
             seen += len(x)
         log(f'epoch {epoch + 1}/{args.epochs}: {args.objective} loss {tot / seen:.5f} ({time.time() - t0:.0f} s)')
-        if args.checkpoint:
-            state = {'identity': identity, 'epoch': epoch + 1, 'seconds': t_before + time.time() - t_start,
-                     'model': denoiser.state_dict(), 'optimizer': opt.state_dict(),
-                     'scheduler': sched.state_dict(), 'generator': gen.get_state()}
-            os.makedirs(os.path.dirname(os.path.abspath(args.checkpoint)), exist_ok=True)
-            torch.save(state, args.checkpoint + '.tmp')
-            os.replace(args.checkpoint + '.tmp', args.checkpoint)
+        save_checkpoint(args.checkpoint, identity, epoch + 1, t_before + time.time() - t_start, denoiser, opt, sched,
+                        gen)
 
     denoiser.to('cpu').eval()
     t_train = t_before + time.time() - t_start
